@@ -1,0 +1,43 @@
+# The two commands a newcomer types: `make demo` and `make test`.
+# Every target sets up what it needs and skips what is already there.
+VENV := .venv
+BIN := $(VENV)/bin
+SETUP_SCRIPTS := $(sort $(filter-out scripts/setup/lib.sh,$(wildcard scripts/setup/*.sh)))
+
+.PHONY: setup demo test lint format bench serve clean
+
+$(VENV)/.stamp-project: pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+node_modules/.stamp: package.json
+	npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+setup: $(VENV)/.stamp-project node_modules/.stamp
+	@for script in $(SETUP_SCRIPTS); do bash "$$script" || exit 1; done
+
+demo: setup
+	$(BIN)/maestro demo
+
+test: setup
+	$(BIN)/pytest
+
+lint: $(VENV)/.stamp-project
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.stamp-project
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
+
+serve: setup
+	$(BIN)/maestro serve
+
+clean:
+	rm -rf .maestro .cache

@@ -1,0 +1,1 @@
+"""MaestrOps: a GitOps controller for AWS."""

@@ -1,0 +1,44 @@
+"""The seam between the controller and a Git hosting service."""
+
+from __future__ import annotations
+
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+CommitState = Literal["pending", "success", "failure", "error"]
+CommentBehaviour = Literal["update", "new", "hide-and-new", "delete-and-new"]
+
+
+class GitHostError(Exception):
+    """A Git host request failed for good (after retries)."""
+
+
+class ShaNotFoundError(GitHostError):
+    """The repository has no commit with this sha."""
+
+
+class CommitStatus(BaseModel):
+    context: str  # e.g. "maestrops/terraform-plan"
+    state: CommitState
+    description: str  # one line, at most 140 characters on GitHub
+    target_url: str | None = None
+
+
+class GitHost(Protocol):
+    def read_file(self, repo: str, path: str, sha: str) -> str | None:
+        """The file's text at ``sha``; ``None`` when the file does not exist there.
+
+        Raises ``ShaNotFoundError`` when the commit itself is unknown.
+        """
+
+    def post_comment(
+        self, repo: str, pr: int, body: str, *, thread: str, behaviour: CommentBehaviour = "update"
+    ) -> str:
+        """Post (or update in place) the comment of ``thread`` on PR ``pr``; returns its id.
+
+        ``thread`` names one comment thread per PR and pipeline (e.g. ``terraform-plan``).
+        """
+
+    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+        """Set a commit status on ``sha``."""

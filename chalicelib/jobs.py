@@ -1,0 +1,112 @@
+"""The contract between the controller and the runners: what a job is, what a runner reports.
+
+``runners/`` imports these models and nothing else of the controller's handlers. Both sides
+serialize them as JSON (``JobSpec.model_dump_json()`` / ``JobSpec.model_validate_json()``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Pipeline(StrEnum):
+    TERRAFORM_VALIDATE = "terraform-validate"
+    TERRAFORM_PLAN = "terraform-plan"
+    TERRAFORM_APPLY = "terraform-apply"
+    ANSIBLE_MONITORING = "ansible-monitoring"
+    CI_APPLICATION = "ci-application"
+    CD_APPLICATION = "cd-application"
+
+
+StepKind = Literal[
+    "terraform_fmt",  # terraform fmt -check -recursive
+    "terraform_init",  # params: backend (bool), backend_config (dict)
+    "terraform_validate",
+    "terraform_plan",  # plan -out, -detailed-exitcode; show -json; plan summary artifact
+    "cost_estimate",  # Infracost when available, else the built-in estimator
+    "terraform_apply",  # applies the reviewed plan artifact (params: plan_run_id)
+    "terraform_output",  # output -json
+    "inventory",  # inventory.ini from the Terraform outputs
+    "ansible_playbook",  # params: playbook, inventory
+    "image_build",  # params: images [{name, context, dockerfile}], registry
+    "compose_rewrite",  # params: compose_file; commits back with COMPOSE_COMMIT_MARKER
+    "compose_deploy",  # params: compose_file, health_url
+]
+
+# Routing ignores pushes whose head commit message carries this marker, so the commit that
+# ci-application pushes back to its branch never starts ci-application again.
+COMPOSE_COMMIT_MARKER = "[maestro-bot]"
+
+
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    kind: StepKind
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Callback(BaseModel):
+    """Where the runner reports: an EventBridge bus (AWS) or a directory (local mode)."""
+
+    event_bus: str = "default"
+    source: str = "maestrops.runner"
+    local_dir: str | None = None
+
+
+class JobSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    pipeline: Pipeline
+    repo: str  # owner/name
+    clone_url: str  # https URL (token auth) or a local path in local mode
+    sha: str
+    branch: str | None = None
+    pr: int | None = None
+    run_number: int
+    working_dir: str = "."  # Terraform directory or app directory inside the repository
+    workspace: str = "default"
+    steps: list[StepSpec]
+    parameters: dict[str, str] = Field(default_factory=dict)
+    artifact_prefix: str  # s3://bucket/runs/<run_id>/ or file:///path/ in local mode
+    callback: Callback = Field(default_factory=Callback)
+    backend: str = "local"
+    timeout_minutes: int = 60
+    previous_run_id: str | None = None  # for apply: the plan run whose artifact is applied
+
+
+# EventBridge detail-types of the runner's own events; the controller's on_runner_event
+# handler subscribes to ``source = maestrops.runner`` and these types.
+DETAIL_RUN_STARTED = "MaestrOps Run Started"
+DETAIL_STEP_FINISHED = "MaestrOps Step Finished"
+DETAIL_RUN_FINISHED = "MaestrOps Run Finished"
+DETAIL_HEARTBEAT = "MaestrOps Run Heartbeat"
+
+StepStatus = Literal["succeeded", "failed", "skipped"]
+
+
+class StepResult(BaseModel):
+    name: str
+    kind: StepKind
+    status: StepStatus
+    exit_code: int | None = None
+    reason: str | None = None  # why skipped or failed, one line
+    log_tail: str = ""  # last lines of the log, redacted
+    duration_seconds: float = 0.0
+    artifacts: dict[str, str] = Field(default_factory=dict)  # name -> URI
+
+
+class RunnerEvent(BaseModel):
+    """The ``detail`` of a runner event."""
+
+    run_id: str
+    sequence: int = 0  # grows with every event of a run; older ones are ignored
+    status: Literal["running", "succeeded", "failed", "unknown"] | None = None
+    step: StepResult | None = None
+    failed_step: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
