@@ -1,0 +1,1 @@
+"""Runner backends: where a job runs (CodeBuild, ECS, SSM, a local subprocess)."""
