@@ -110,3 +110,9 @@ class RunnerEvent(BaseModel):
     failed_step: str | None = None
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
+    # Crash safety for applies: the Terraform state serial/lineage read just before the apply
+    # (sent before it starts) and, where readable, after it. A run whose runner dies
+    # mid-apply ends ``unknown`` with these on the record.
+    state_serial_before: int | None = None
+    state_serial_after: int | None = None
+    state_lineage: str | None = None

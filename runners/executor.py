@@ -1,0 +1,142 @@
+"""Run a job's steps in order, record each step's result, report, stop at the first failure."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from chalicelib.jobs import (
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+    JobSpec,
+    StepResult,
+    StepSpec,
+)
+from runners.artifacts import ArtifactStore, store_for
+from runners.context import RunContext, StepOutcome
+from runners.exceptions import StepFailedError, StepSkippedError
+from runners.process import ProcessRunner
+from runners.report import Heartbeat, Reporter, sink_for
+from runners.steps import StepFunction, registry
+from runners.workspace import checkout
+
+ENV_HEARTBEAT = "MAESTRO_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT_SECONDS = 30.0
+
+
+class Executor:
+    """Runs one job. Reporter, store and environment are injectable for tests."""
+
+    def __init__(
+        self,
+        job: JobSpec,
+        reporter: Reporter | None = None,
+        store: ArtifactStore | None = None,
+        env: dict[str, str] | None = None,
+        steps: dict[str, StepFunction] | None = None,
+        echo: bool = True,
+    ) -> None:
+        self.job = job
+        self.env = dict(os.environ if env is None else env)
+        self.reporter = reporter or Reporter(job.run_id, sink_for(job.callback), job.callback.source)
+        self.store = store or store_for(job.artifact_prefix)
+        self.steps = steps or registry()
+        self.echo = echo
+        self.heartbeat = float(self.env.get(ENV_HEARTBEAT, DEFAULT_HEARTBEAT_SECONDS))
+
+    def run(self, scratch: Path | None = None) -> int:
+        """Execute the job; returns the process exit code (0 succeeded, 1 failed)."""
+        if scratch is None:
+            with tempfile.TemporaryDirectory(prefix="maestro-run-") as tmp:
+                return self.run(Path(tmp))
+        self.reporter.emit(DETAIL_RUN_STARTED, status="running")
+        ctx = RunContext(self.job, scratch / "repo", scratch, self.store, self.reporter, self.env)
+        try:
+            checkout(self.job.clone_url, self.job.sha, ctx.repo_dir, self._proc("checkout", ctx))
+        except StepFailedError as exc:
+            self._finish(ctx, "failed", failed_step="checkout", reason=exc.reason)
+            return 1
+        artifacts: dict[str, str] = {}
+        for step in self.job.steps:
+            result = self._run_step(ctx, step)
+            artifacts.update(result.artifacts)
+            self.reporter.emit(
+                DETAIL_STEP_FINISHED, status="running", step=result, **ctx.event_fields
+            )
+            if result.status == "failed":
+                self._finish(ctx, "failed", artifacts, failed_step=step.name)
+                return 1
+        self._finish(ctx, "succeeded", artifacts)
+        return 0
+
+    def _proc(self, name: str, ctx: RunContext) -> ProcessRunner:
+        return ProcessRunner(ctx.scratch / "logs" / f"{name}.log", self.env, echo=self.echo)
+
+    def _run_step(self, ctx: RunContext, step: StepSpec) -> StepResult:
+        proc = self._proc(step.name, ctx)
+        started = time.monotonic()
+        status, reason, exit_code, outcome = "succeeded", None, 0, StepOutcome()
+        if self.echo:
+            print(f"==> step {step.name} ({step.kind})", flush=True)
+        try:
+            with Heartbeat(self.reporter, self.heartbeat, lambda: dict(ctx.event_fields)):
+                outcome = self.steps[step.kind](ctx, step, proc)
+            reason = outcome.reason
+        except StepSkippedError as exc:
+            status, reason, exit_code = "skipped", exc.reason, None
+        except StepFailedError as exc:
+            status, reason, exit_code = "failed", exc.reason, exc.exit_code
+        except Exception as exc:  # noqa: BLE001 - a crash in a step is that step's failure
+            status, reason, exit_code = "failed", f"{type(exc).__name__}: {exc}", None
+        result = StepResult(
+            name=step.name,
+            kind=step.kind,
+            status=status,
+            exit_code=exit_code,
+            reason=reason,
+            log_tail=_tail(proc.log_path),
+            duration_seconds=round(time.monotonic() - started, 3),
+            artifacts=dict(outcome.artifacts),
+        )
+        return self._store_result(result, proc.log_path)
+
+    def _store_result(self, result: StepResult, log_path: Path) -> StepResult:
+        """Upload the step's log and its result document; both are artifacts of the step."""
+        if log_path.exists():
+            result.artifacts[f"log:{result.name}"] = self.store.put_file(
+                f"logs/{result.name}.log", log_path
+            )
+        uri = f"{self.store.prefix.rstrip('/')}/results/{result.name}.json"
+        result.artifacts[f"result:{result.name}"] = uri
+        self.store.put_bytes(f"results/{result.name}.json", result.model_dump_json().encode())
+        return result
+
+    def _finish(
+        self,
+        ctx: RunContext,
+        status: str,
+        artifacts: dict[str, str] | None = None,
+        failed_step: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        fields = dict(ctx.event_fields)
+        if reason:
+            fields["outputs"] = {"reason": reason}
+        else:
+            fields["outputs"] = ctx.outputs
+        self.reporter.emit(
+            DETAIL_RUN_FINISHED,
+            status=status,
+            failed_step=failed_step,
+            artifacts=artifacts or {},
+            **fields,
+        )
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return ""
+    return "".join(path.read_text(errors="replace").splitlines(keepends=True)[-lines:])

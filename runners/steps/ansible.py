@@ -1,0 +1,78 @@
+"""The inventory step and the Ansible step (local ``ansible-playbook`` or SSM)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from chalicelib.jobs import StepSpec
+from runners.context import RunContext, StepOutcome
+from runners.exceptions import StepFailedError
+from runners.inventory import render_inventory
+from runners.process import ProcessRunner
+from runners.ssm_commands import build_apply_playbooks_kwargs, run_command
+from runners.tools import find_tool
+
+
+def inventory(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    outputs = ctx.outputs
+    if step.params.get("outputs_uri"):
+        fetched = ctx.store.get_file(step.params["outputs_uri"], ctx.scratch / "in-outputs.json")
+        outputs = json.loads(fetched.read_text())
+    if "hosts" not in outputs:
+        raise StepFailedError("Terraform outputs have no 'hosts': run terraform_output first")
+    path = ctx.scratch / "inventory.ini"
+    path.write_text(render_inventory(outputs))
+    ctx.files["inventory"] = path
+    return StepOutcome(artifacts={"inventory": ctx.store.put_file("inventory.ini", path)})
+
+
+def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> list[str]:
+    args = [binary, "-i", inventory, playbook]
+    if params.get("connection"):
+        args += ["-c", params["connection"]]
+    if params.get("limit"):
+        args += ["--limit", params["limit"]]
+    for key, value in (params.get("extra_vars") or {}).items():
+        args += ["-e", f"{key}={value}"]
+    return args
+
+
+def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    if step.params.get("mode") == "ssm":
+        return _playbook_ssm(ctx, step)
+    binary = find_tool("ansible-playbook", ctx.env)
+    if not binary:
+        raise StepFailedError("ansible-playbook is not installed")
+    inv = step.params.get("inventory")
+    inventory_path = str(ctx.repo_dir / inv) if inv else str(ctx.files.get("inventory", ""))
+    if not inventory_path:
+        raise StepFailedError("no inventory: give params.inventory or run the inventory step")
+    params = {"connection": "local" if ctx.local_mode else None, **step.params}
+    args = playbook_args(binary, step.params["playbook"], inventory_path, params)
+    env = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    done = proc.run(args, cwd=ctx.repo_dir, env=env)
+    if done.returncode != 0:
+        raise StepFailedError(f"ansible-playbook exited {done.returncode}", done.returncode)
+    return StepOutcome()
+
+
+def _playbook_ssm(ctx: RunContext, step: StepSpec) -> StepOutcome:
+    """Bundle the playbook directory to S3 and apply it on the tagged instances via SSM."""
+    import boto3  # lazy: only AWS runs reach here
+
+    source = ctx.repo_dir / step.params.get("bundle_dir", "ansible")
+    archive = shutil.make_archive(str(ctx.scratch / "playbooks"), "zip", source)
+    bundle = ctx.store.put_file("ansible/playbooks.zip", Path(archive))
+    kwargs = build_apply_playbooks_kwargs(
+        bundle,
+        step.params["playbook"],
+        step.params.get("tag_key", "Role"),
+        step.params.get("tag_value", "monitoring"),
+        output_prefix=ctx.store.prefix + "ssm/ansible",
+    )
+    command_id, status = run_command(boto3.client("ssm"), kwargs)
+    if status != "Success":
+        raise StepFailedError(f"SSM command {command_id} ended {status}", 1)
+    return StepOutcome(artifacts={"ansible_bundle": bundle}, reason=f"SSM {command_id}")

@@ -1,0 +1,69 @@
+"""The cost step: Infracost v0.10 breakdown (and diff against the base branch) when possible."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from chalicelib.jobs import StepSpec
+from runners.context import RunContext, StepOutcome
+from runners.exceptions import StepFailedError, StepSkippedError
+from runners.process import ProcessRunner
+from runners.tools import find_tool
+
+# Infracost 2.0 removed ``diff`` and changed its JSON; this step speaks v0.10's format "0.2".
+SUPPORTED_CLI = re.compile(r"v0\.10\.\d+")
+SUPPORTED_JSON_VERSION = "0.2"
+
+
+def unavailable_reason(binary: str | None, env: dict[str, str]) -> str | None:
+    """Why Infracost cannot run here (the step is then ``skipped``), or None."""
+    if not binary:
+        return "no infracost binary on PATH"
+    if not env.get("INFRACOST_API_KEY"):
+        return "INFRACOST_API_KEY is not set"
+    return None
+
+
+def breakdown_args(binary: str, plan_json: Path, out: Path) -> list[str]:
+    return [binary, "breakdown", "--path", str(plan_json), "--format", "json", "--out-file", str(out)]
+
+
+def diff_args(binary: str, plan_json: Path, base: Path, out: Path) -> list[str]:
+    """Compare against the base branch's own breakdown, not against the state."""
+    return [
+        binary, "diff", "--path", str(plan_json), "--compare-to", str(base),
+        "--format", "json", "--out-file", str(out),
+    ]  # fmt: skip
+
+
+def _run(proc: ProcessRunner, args: list[str], what: str) -> None:
+    done = proc.run(args)
+    if done.returncode != 0:
+        raise StepFailedError(f"infracost {what} exited {done.returncode}", done.returncode)
+
+
+def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    binary = find_tool("infracost", ctx.env)
+    reason = unavailable_reason(binary, ctx.env)
+    if reason:
+        raise StepSkippedError(reason)
+    assert binary is not None
+    version = proc.run([binary, "--version"], capture=True).stdout
+    if not SUPPORTED_CLI.search(version):
+        raise StepSkippedError(f"infracost {version.strip()} is not v0.10.x")
+    plan_json = ctx.files.get("plan_json")
+    if not plan_json:
+        raise StepFailedError("no plan JSON: the cost step must follow terraform_plan")
+    out = ctx.scratch / "cost.json"
+    _run(proc, breakdown_args(binary, plan_json, out), "breakdown")
+    if json.loads(out.read_text()).get("version") != SUPPORTED_JSON_VERSION:
+        raise StepFailedError(f"infracost JSON is not version {SUPPORTED_JSON_VERSION}")
+    artifacts = {"cost": ctx.store.put_file("cost.json", out)}
+    if step.params.get("base_breakdown"):
+        base = ctx.store.get_file(step.params["base_breakdown"], ctx.scratch / "cost-base.json")
+        diff = ctx.scratch / "cost-diff.json"
+        _run(proc, diff_args(binary, plan_json, base, diff), "diff")
+        artifacts["cost_diff"] = ctx.store.put_file("cost-diff.json", diff)
+    return StepOutcome(artifacts=artifacts)

@@ -1,0 +1,174 @@
+"""Terraform steps: fmt, init, validate, plan (+ show -json + summary), apply, output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chalicelib.jobs import DETAIL_HEARTBEAT, StepSpec
+from runners.artifacts import sibling_prefix
+from runners.context import RunContext, StepOutcome
+from runners.exceptions import StepFailedError
+from runners.plan_summary import summarize_plan
+from runners.plugins import ensure_plugin_dir
+from runners.process import Completed, ProcessRunner
+from runners.terraform import Terraform, state_mark
+
+ENV_PLUGIN_DIR = "MAESTRO_TF_PLUGIN_DIR"
+BACKEND_OVERRIDE = "zz_maestro_backend_override.tf"
+
+
+def _tf(ctx: RunContext, proc: ProcessRunner) -> Terraform:
+    return Terraform(ctx.work_dir, proc)
+
+
+def _check(done: Completed, what: str) -> None:
+    if done.returncode != 0:
+        raise StepFailedError(f"terraform {what} exited {done.returncode}", done.returncode)
+
+
+def fmt(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    done = _tf(ctx, proc).fmt_check()
+    if done.returncode == 3:
+        raise StepFailedError("files are not formatted: run terraform fmt", 3)
+    _check(done, "fmt")
+    return StepOutcome()
+
+
+def plugin_dir_for(ctx: RunContext, params: dict[str, Any]) -> str | None:
+    """The plugin directory: explicit, from the environment, or built in local mode."""
+    explicit = params.get("plugin_dir") or ctx.env.get(ENV_PLUGIN_DIR)
+    if explicit or not ctx.local_mode:
+        return explicit
+    cache = Path(ctx.env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return str(ensure_plugin_dir(cache / "maestrops" / "terraform-plugins"))
+
+
+def _write_backend_override(work_dir: Path, state_path: str) -> None:
+    """Local mode keeps state outside the throwaway checkout so plan, apply and output of
+    different runs see the same state. An ``*_override.tf`` backend replaces the config's."""
+    body = 'terraform {\n  backend "local" {\n    path = %s\n  }\n}\n' % json.dumps(state_path)
+    (work_dir / BACKEND_OVERRIDE).write_text(body)
+
+
+def init(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    params = step.params
+    backend = bool(params.get("backend", True))
+    if backend and params.get("state_path"):
+        Path(params["state_path"]).parent.mkdir(parents=True, exist_ok=True)
+        _write_backend_override(ctx.work_dir, params["state_path"])
+    done = _tf(ctx, proc).init(
+        backend=backend,
+        backend_config={k: str(v) for k, v in (params.get("backend_config") or {}).items()},
+        plugin_dir=plugin_dir_for(ctx, params),
+    )
+    _check(done, "init")
+    return StepOutcome()
+
+
+def validate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    _check(_tf(ctx, proc).validate(), "validate")
+    return StepOutcome()
+
+
+def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    tf = _tf(ctx, proc)
+    plan_file = ctx.scratch / "plan.tfplan"
+    outcome = tf.plan(plan_file, step.params.get("variables"))
+    if outcome.exit_code not in (0, 2):
+        _check(outcome.completed, "plan")
+    shown = tf.show_json(plan_file)
+    _check(shown, "show -json")
+    plan_json = json.loads(shown.stdout)
+    # Recorded so that apply can refuse this plan once the state has moved on.
+    meta = {
+        "run_id": ctx.job.run_id,
+        "sha": ctx.job.sha,
+        "workspace": ctx.job.workspace,
+        "working_dir": ctx.job.working_dir,
+        "has_changes": outcome.has_changes,
+        "state": state_mark(tf.state_pull()),
+    }
+    summary = summarize_plan(plan_json)
+    ctx.files["plan"] = plan_file
+    store = ctx.store
+    artifacts = {
+        "plan": store.put_file("plan.tfplan", plan_file),
+        "plan_json": store.put_bytes("plan.json", shown.stdout.encode()),
+        "plan_summary": store.put_bytes("plan-summary.json", json.dumps(summary).encode()),
+        "plan_meta": store.put_bytes("plan-meta.json", json.dumps(meta).encode()),
+    }
+    (ctx.scratch / "plan.json").write_text(shown.stdout)
+    (ctx.scratch / "plan-meta.json").write_text(json.dumps(meta))
+    ctx.files.update(plan_json=ctx.scratch / "plan.json", plan_meta=ctx.scratch / "plan-meta.json")
+    counts = summary["counts"]
+    note = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
+    return StepOutcome(artifacts=artifacts, reason=note)
+
+
+def _fetch_reviewed_plan(ctx: RunContext, step: StepSpec) -> tuple[Path, dict[str, Any]]:
+    """The plan file and its metadata: from this run's own plan step, or the plan run's."""
+    plan_run_id = step.params.get("plan_run_id") or ctx.job.previous_run_id
+    if not plan_run_id:
+        if "plan" not in ctx.files:
+            raise StepFailedError("no plan to apply: no plan step ran and no plan_run_id given")
+        return ctx.files["plan"], json.loads(ctx.files["plan_meta"].read_text())
+    prefix = step.params.get("plan_prefix") or sibling_prefix(
+        ctx.store.prefix, ctx.job.run_id, plan_run_id
+    )
+    try:
+        meta_path = ctx.store.get_file(prefix + "plan-meta.json", ctx.scratch / "plan-meta.json")
+        plan_path = ctx.store.get_file(prefix + "plan.tfplan", ctx.scratch / "reviewed.tfplan")
+    except Exception as exc:  # noqa: BLE001 - any store error means the same: no plan
+        raise StepFailedError(f"reviewed plan of run {plan_run_id} not found: {exc}") from exc
+    return plan_path, json.loads(meta_path.read_text())
+
+
+def stale_reason(meta: dict[str, Any], expected_sha: str, current: dict[str, Any]) -> str | None:
+    """Why the reviewed plan must not be applied, or None when it may."""
+    if meta.get("sha") != expected_sha:
+        return (
+            f"the plan was made for {str(meta.get('sha'))[:12]}, not {expected_sha[:12]}: "
+            "re-plan the pull request"
+        )
+    recorded = meta.get("state") or {}
+    if (recorded.get("lineage"), recorded.get("serial")) != (
+        current.get("lineage"),
+        current.get("serial"),
+    ):
+        lineage = "same" if recorded.get("lineage") == current.get("lineage") else "changed"
+        return (
+            f"the state moved since the plan (serial {recorded.get('serial')} -> "
+            f"{current.get('serial')}, lineage {lineage}): re-plan the pull request"
+        )
+    return None
+
+
+def apply(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    tf = _tf(ctx, proc)
+    plan_file, meta = _fetch_reviewed_plan(ctx, step)
+    current = state_mark(tf.state_pull())
+    reason = stale_reason(meta, step.params.get("expected_sha") or ctx.job.sha, current)
+    if reason:
+        raise StepFailedError(f"refusing to apply: {reason}", 1)
+    # Announce the serial before touching anything: if this process dies during the apply,
+    # the controller knows which state version the apply started from.
+    ctx.event_fields.update(state_serial_before=current["serial"], state_lineage=current["lineage"])
+    ctx.reporter.emit(DETAIL_HEARTBEAT, status="running", **ctx.event_fields)
+    done = tf.apply(plan_file)
+    after = state_mark(tf.state_pull())
+    ctx.event_fields["state_serial_after"] = after["serial"]
+    _check(done, "apply")
+    return StepOutcome(reason=f"state serial {current['serial']} -> {after['serial']}")
+
+
+def output(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    done = _tf(ctx, proc).output_json()
+    _check(done, "output")
+    raw = json.loads(done.stdout or "{}")
+    ctx.outputs = {name: o.get("value") for name, o in raw.items() if not o.get("sensitive")}
+    path = ctx.scratch / "outputs.json"
+    path.write_text(json.dumps(ctx.outputs, indent=2))
+    ctx.files["outputs"] = path
+    return StepOutcome(artifacts={"outputs": ctx.store.put_file("outputs.json", path)})
