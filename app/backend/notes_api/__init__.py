@@ -1,0 +1,1 @@
+"""Notes API: the sample backend that the MaestrOps application pipeline builds and deploys."""
