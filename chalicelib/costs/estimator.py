@@ -1,0 +1,145 @@
+"""The built-in estimator: Terraform plan JSON + the price catalog → CostReport.
+
+Used when Infracost cannot run (no binary, no ``INFRACOST_API_KEY``). It prices each managed
+resource before and after the change, so the report has a baseline just like ``infracost
+diff``: the cost of what exists today (``before``) against what the plan leaves (``after``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.costs.catalog import Catalog, RegionPrices, load_catalog
+from chalicelib.costs.model import (
+    ZERO,
+    CostComponent,
+    CostReport,
+    Estimator,
+    ProjectCost,
+    ResourceCost,
+    UnpricedResource,
+)
+from chalicelib.costs.plan import ResourceChange, parse_plan
+from chalicelib.costs.pricers import PRICERS, Unpriceable, is_free
+
+DEFAULT_REGION = "us-east-1"
+# Global services: priced the same everywhere, so a region outside the catalog does not matter.
+GLOBAL_TYPES = frozenset({"aws_route53_zone"})
+
+
+def estimate_plan(
+    plan: Mapping[str, Any],
+    *,
+    catalog: Catalog | None = None,
+    default_region: str = DEFAULT_REGION,
+    project_name: str = ".",
+) -> CostReport:
+    """Estimate the monthly cost of a decoded ``terraform show -json`` plan.
+
+    The region is the root ``aws`` provider's constant ``region``, else ``default_region``.
+    Resources that cannot be priced are listed in ``CostReport.unpriced`` with the reason.
+    """
+    catalog = catalog or load_catalog()
+    parsed = parse_plan(plan)
+    region = parsed.aws_region() or default_region
+    resources: list[ResourceCost] = []
+    unpriced: list[UnpricedResource] = []
+    for rc in parsed.resource_changes:
+        if rc.mode != "managed" or is_free(rc.type):
+            continue
+        priced = _price_change(rc, catalog, region)
+        if isinstance(priced, UnpricedResource):
+            unpriced.append(priced)
+        else:
+            resources.append(priced)
+    return _report(catalog, region, project_name, resources, unpriced)
+
+
+def _report(
+    catalog: Catalog,
+    region: str,
+    project_name: str,
+    resources: list[ResourceCost],
+    unpriced: list[UnpricedResource],
+) -> CostReport:
+    total = sum((r.monthly_cost or ZERO for r in resources), ZERO)
+    past = sum((r.past_monthly_cost or ZERO for r in resources), ZERO)
+    project = ProjectCost(
+        name=project_name, monthly_cost=total, past_monthly_cost=past, resources=tuple(resources)
+    )
+    return CostReport(
+        estimator=Estimator.BUILTIN,
+        currency=catalog.currency,
+        projects=(project,),
+        total_monthly_cost=total,
+        past_total_monthly_cost=past,
+        unpriced=tuple(unpriced),
+        catalog_date=catalog.date,
+        catalog_version=catalog.version,
+        region=region,
+    )
+
+
+def _price_change(
+    rc: ResourceChange, catalog: Catalog, region: str
+) -> ResourceCost | UnpricedResource:
+    pricer = PRICERS.get(rc.type)
+    if pricer is None:
+        reason = "no built-in price for this resource type"
+        return UnpricedResource(
+            address=rc.address, resource_type=rc.type, reason=reason, action=rc.action
+        )
+    action, change = rc.action, rc.change
+    try:
+        if rc.type in GLOBAL_TYPES and catalog.region(region) is None:
+            region = DEFAULT_REGION
+        after = _cost(pricer, change.after, catalog, region) if action != "delete" else None
+        before = _cost(pricer, change.before, catalog, region) if action != "create" else None
+    except Unpriceable as exc:
+        return UnpricedResource(
+            address=rc.address, resource_type=rc.type, reason=str(exc), action=action
+        )
+    components = after if after is not None else ()
+    attrs = change.after if change.after is not None else change.before or {}
+    return ResourceCost(
+        address=rc.address,
+        resource_type=rc.type,
+        monthly_cost=_sum(after),
+        past_monthly_cost=_sum(before),
+        usage_based=any(c.usage_based for c in components),
+        components=tuple(components),
+        tags=_tags(attrs),
+    )
+
+
+def _cost(
+    pricer: Any, attrs: Mapping[str, Any] | None, catalog: Catalog, region: str
+) -> list[CostComponent] | None:
+    if attrs is None:
+        return None
+    # AWS provider v6 puts a region on each resource; it wins over the provider's.
+    own = attrs.get("region")
+    prices = _region(catalog, own if isinstance(own, str) and own else region)
+    return pricer(attrs, prices, catalog)
+
+
+def _region(catalog: Catalog, region: str) -> RegionPrices:
+    prices = catalog.region(region)
+    if prices is None:
+        raise Unpriceable(f"region {region} is not in the price catalog")
+    return prices
+
+
+def _sum(components: list[CostComponent] | None) -> Decimal:
+    if components is None:
+        return ZERO
+    return sum((c.monthly_cost or ZERO for c in components), ZERO)
+
+
+def _tags(attrs: Mapping[str, Any]) -> dict[str, str]:
+    tags = attrs.get("tags_all") or attrs.get("tags") or {}
+    if not isinstance(tags, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in tags.items() if v is not None}
