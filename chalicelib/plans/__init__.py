@@ -1,0 +1,17 @@
+"""Terraform plans: the models of ``terraform show -json`` and the plan summary."""
+
+from chalicelib.plans.exceptions import PlanParseError
+from chalicelib.plans.models import Plan, PlanOverview, ResourceChange, parse_plan
+from chalicelib.plans.summary import ACTIONS, PlanSummary, ResourceEntry, summarize_plan
+
+__all__ = [
+    "ACTIONS",
+    "Plan",
+    "PlanOverview",
+    "PlanParseError",
+    "PlanSummary",
+    "ResourceChange",
+    "ResourceEntry",
+    "parse_plan",
+    "summarize_plan",
+]

@@ -1,0 +1,11 @@
+"""Errors of the plans package."""
+
+from __future__ import annotations
+
+
+class PlanParseError(ValueError):
+    """The bytes are not the JSON of ``terraform show -json <planfile>``."""
+
+
+class UnknownActionsError(PlanParseError):
+    """A resource change carries an action list the summary does not know."""
