@@ -41,7 +41,9 @@ class Executor:
     ) -> None:
         self.job = job
         self.env = dict(os.environ if env is None else env)
-        self.reporter = reporter or Reporter(job.run_id, sink_for(job.callback), job.callback.source)
+        self.reporter = reporter or Reporter(
+            job.run_id, sink_for(job.callback), job.callback.source
+        )
         self.store = store or store_for(job.artifact_prefix)
         self.steps = steps or registry()
         self.echo = echo
@@ -89,7 +91,7 @@ class Executor:
             status, reason, exit_code = "skipped", exc.reason, None
         except StepFailedError as exc:
             status, reason, exit_code = "failed", exc.reason, exc.exit_code
-        except Exception as exc:  # noqa: BLE001 - a crash in a step is that step's failure
+        except Exception as exc:
             status, reason, exit_code = "failed", f"{type(exc).__name__}: {exc}", None
         result = StepResult(
             name=step.name,

@@ -22,8 +22,9 @@ def _action(actions: list[str]) -> str | None:
 def summarize_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """Counts and resource addresses per action.
 
-    >>> summarize_plan({"resource_changes": [{"address": "a.b", "change": {"actions": ["create"]}}]})["counts"]
-    {'create': 1, 'update': 0, 'delete': 0, 'replace': 0}
+    >>> change = {"address": "null_resource.a", "change": {"actions": ["delete", "create"]}}
+    >>> summarize_plan({"resource_changes": [change]})["counts"]["replace"]
+    1
     """
     resources: dict[str, list[str]] = {action: [] for action in ACTIONS}
     for change in plan.get("resource_changes") or []:

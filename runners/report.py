@@ -6,6 +6,7 @@ that arrive late or twice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -114,7 +115,6 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
+            # A lost heartbeat must never kill the step it reports on.
+            with contextlib.suppress(Exception):
                 self._reporter.emit(DETAIL_HEARTBEAT, status="running", **self._extra())
-            except Exception:  # noqa: BLE001 - a lost heartbeat must never kill the step
-                pass

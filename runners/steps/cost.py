@@ -27,7 +27,16 @@ def unavailable_reason(binary: str | None, env: dict[str, str]) -> str | None:
 
 
 def breakdown_args(binary: str, plan_json: Path, out: Path) -> list[str]:
-    return [binary, "breakdown", "--path", str(plan_json), "--format", "json", "--out-file", str(out)]
+    return [
+        binary,
+        "breakdown",
+        "--path",
+        str(plan_json),
+        "--format",
+        "json",
+        "--out-file",
+        str(out),
+    ]
 
 
 def diff_args(binary: str, plan_json: Path, base: Path, out: Path) -> list[str]:

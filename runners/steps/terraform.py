@@ -48,7 +48,8 @@ def plugin_dir_for(ctx: RunContext, params: dict[str, Any]) -> str | None:
 def _write_backend_override(work_dir: Path, state_path: str) -> None:
     """Local mode keeps state outside the throwaway checkout so plan, apply and output of
     different runs see the same state. An ``*_override.tf`` backend replaces the config's."""
-    body = 'terraform {\n  backend "local" {\n    path = %s\n  }\n}\n' % json.dumps(state_path)
+    path = json.dumps(state_path)  # an HCL string literal is a JSON string
+    body = f'terraform {{\n  backend "local" {{\n    path = {path}\n  }}\n}}\n'
     (work_dir / BACKEND_OVERRIDE).write_text(body)
 
 
@@ -120,7 +121,7 @@ def _fetch_reviewed_plan(ctx: RunContext, step: StepSpec) -> tuple[Path, dict[st
     try:
         meta_path = ctx.store.get_file(prefix + "plan-meta.json", ctx.scratch / "plan-meta.json")
         plan_path = ctx.store.get_file(prefix + "plan.tfplan", ctx.scratch / "reviewed.tfplan")
-    except Exception as exc:  # noqa: BLE001 - any store error means the same: no plan
+    except Exception as exc:
         raise StepFailedError(f"reviewed plan of run {plan_run_id} not found: {exc}") from exc
     return plan_path, json.loads(meta_path.read_text())
 

@@ -1,0 +1,66 @@
+"""Rewrite image tags in a compose file, keeping its comments and layout (ruamel.yaml)."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+from runners.tools import find_tool
+
+COMPOSE_SCHEMA = "vendor.compose-spec"  # check-jsonschema's built-in compose schema
+
+
+def split_image(image: str) -> tuple[str, str | None]:
+    """``registry:5000/team/app:tag`` -> (``registry:5000/team/app``, ``tag``); digests kept."""
+    if "@" in image:
+        return image, None
+    name, sep, tag = image.rpartition(":")
+    if sep and "/" not in tag:
+        return name, tag
+    return image, None
+
+
+def _matches(repository: str, wanted: str) -> bool:
+    """``maestrops/backend`` matches itself and any registry prefix before it."""
+    return repository == wanted or repository.endswith("/" + wanted)
+
+
+def rewrite_image_tags(text: str, images: dict[str, str]) -> tuple[str, list[str]]:
+    """Set ``tag`` on every service whose image repository is in ``images`` (repo -> tag).
+
+    Returns the new text and the services changed. Comments, key order and quoting stay.
+    """
+    from ruamel.yaml import YAML  # lazy: only image runs need it
+
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap long lines
+    doc = yaml.load(text)
+    changed: list[str] = []
+    for name, service in (doc.get("services") or {}).items():
+        image = service.get("image") if hasattr(service, "get") else None
+        if not image:
+            continue
+        repository, _ = split_image(str(image))
+        for wanted, tag in images.items():
+            if _matches(repository, wanted):
+                # type(image) keeps the scalar's quoting style (plain, '...' or "...").
+                service["image"] = type(image)(f"{repository}:{tag}")
+                changed.append(name)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue(), changed
+
+
+def validate_compose(path: Path) -> tuple[bool, str]:
+    """check-jsonschema with its built-in compose-spec schema; returns (ok, message)."""
+    binary = find_tool("check-jsonschema")
+    if not binary:
+        return False, "check-jsonschema is not installed"
+    done = subprocess.run(
+        [binary, "--builtin-schema", COMPOSE_SCHEMA, str(path)],
+        capture_output=True,
+        text=True,
+    )
+    return done.returncode == 0, (done.stdout + done.stderr).strip()

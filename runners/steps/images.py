@@ -1,0 +1,132 @@
+"""The image step (buildah, daemonless) and the compose rewrite committed back to the branch."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from chalicelib.jobs import COMPOSE_COMMIT_MARKER, StepSpec
+from runners.compose import rewrite_image_tags, validate_compose
+from runners.context import RunContext, StepOutcome
+from runners.exceptions import StepFailedError, StepSkippedError
+from runners.process import ProcessRunner
+from runners.tools import find_tool
+
+
+def image_tag(run_number: int, sha: str) -> str:
+    """``<run_number>-<short_sha>``, e.g. ``4-0a3087a``."""
+    return f"{run_number}-{sha[:7]}"
+
+
+def buildah_base(binary: str, storage: Path) -> list[str]:
+    """buildah with vfs storage under the run's scratch: no daemon, no overlay, no root mount."""
+    return [
+        binary,
+        "--root", str(storage / "root"),
+        "--runroot", str(storage / "run"),
+        "--storage-driver", "vfs",
+    ]  # fmt: skip
+
+
+def _builder(ctx: RunContext, proc: ProcessRunner) -> list[str]:
+    """The buildah command prefix, or skip with the measured reason when it cannot run."""
+    binary = find_tool("buildah", ctx.env)
+    if not binary:
+        raise StepSkippedError("buildah is not installed")
+    base = buildah_base(binary, ctx.scratch / "containers")
+    probe = proc.run([*base, "info"], capture=True)
+    if probe.returncode != 0:
+        raise StepSkippedError(f"buildah cannot run here: {probe.tail.strip()[-200:]}")
+    return base
+
+
+def _authfile(ctx: RunContext, registry: str, secret_id: str | None) -> list[str]:
+    """Registry credentials from Secrets Manager as an auth file (mode 600), never in argv."""
+    if not secret_id:
+        return []
+    import boto3  # lazy: local registries need no credentials
+
+    secret = json.loads(
+        boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    )
+    auth = base64.b64encode(f"{secret['username']}:{secret['password']}".encode()).decode()
+    path = ctx.scratch / "auth.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"auths": {registry: {"auth": auth}}}, handle)
+    return ["--authfile", str(path)]
+
+
+def build(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    params = step.params
+    registry = params["registry"]
+    tls = "--tls-verify=" + ("true" if params.get("tls_verify", True) else "false")
+    base = _builder(ctx, proc)
+    auth = _authfile(ctx, registry, params.get("registry_secret"))
+    tag = image_tag(ctx.job.run_number, ctx.job.sha)
+    pushed: dict[str, str] = {}
+    for image in params["images"]:
+        ref = f"{registry}/{image['name']}:{tag}"
+        context = ctx.repo_dir / image.get("context", ".")
+        dockerfile = context / image.get("dockerfile", "Dockerfile")
+        bud = [
+            *base,
+            "bud",
+            "--isolation",
+            "chroot",
+            "-f",
+            str(dockerfile),
+            "-t",
+            ref,
+            str(context),
+        ]
+        push = [*base, "push", tls, *auth, ref, f"docker://{ref}"]
+        for args, what in ((bud, "build"), (push, "push")):
+            done = proc.run(args)
+            if done.returncode != 0:
+                raise StepFailedError(f"{what} of {ref} exited {done.returncode}", done.returncode)
+        pushed[image["name"]] = ref
+    ctx.outputs["images"] = pushed
+    ctx.outputs["image_tag"] = tag
+    path = ctx.scratch / "images.json"
+    path.write_text(json.dumps(pushed, indent=2))
+    return StepOutcome(artifacts={"images": ctx.store.put_file("images.json", path)})
+
+
+def _tags_wanted(ctx: RunContext, params: dict[str, Any]) -> dict[str, str]:
+    if params.get("images"):
+        return dict(params["images"])
+    tag = ctx.outputs.get("image_tag") or image_tag(ctx.job.run_number, ctx.job.sha)
+    return {name: tag for name in ctx.outputs.get("images", {})}
+
+
+def _git(proc: ProcessRunner, repo: Path, *args: str) -> None:
+    done = proc.run(["git", "-C", str(repo), *args])
+    if done.returncode != 0:
+        raise StepFailedError(f"git {args[0]} exited {done.returncode}", done.returncode)
+
+
+def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    path = ctx.work_dir / step.params.get("compose_file", "docker-compose.yml")
+    for when in ("before", "after"):
+        ok, message = validate_compose(path)
+        if not ok:
+            raise StepFailedError(f"{path.name} fails the compose schema {when} rewrite: {message}")
+        if when == "before":
+            text, changed = rewrite_image_tags(path.read_text(), _tags_wanted(ctx, step.params))
+            path.write_text(text)
+    if not changed:
+        return StepOutcome(reason="no image of the compose file was built")
+    tag = ctx.outputs.get("image_tag", "")
+    relative = str(path.relative_to(ctx.repo_dir))
+    identity = ["-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local"]
+    message = f"Set image tags {tag} in {relative} {COMPOSE_COMMIT_MARKER}"
+    _git(proc, ctx.repo_dir, "add", relative)
+    _git(proc, ctx.repo_dir, *identity, "commit", "-q", "-m", message)
+    if step.params.get("push", True) and ctx.job.branch:
+        _git(proc, ctx.repo_dir, "push", "-q", "origin", f"HEAD:refs/heads/{ctx.job.branch}")
+    compose_uri = ctx.store.put_file("docker-compose.yml", path)
+    return StepOutcome(artifacts={"compose": compose_uri}, reason=f"updated {', '.join(changed)}")
