@@ -19,8 +19,7 @@ Attrs = Mapping[str, Any]
 Pricer = Callable[[Attrs, RegionPrices, Catalog], list[CostComponent]]
 
 # What AWS charges nothing for (or charges through another resource). Not listed as unpriced.
-FREE_TYPES = frozenset(
-    """aws_vpc aws_default_vpc aws_subnet aws_default_subnet aws_security_group
+_FREE_TYPE_NAMES = """aws_vpc aws_default_vpc aws_subnet aws_default_subnet aws_security_group
     aws_security_group_rule aws_vpc_security_group_ingress_rule
     aws_vpc_security_group_egress_rule aws_route_table aws_default_route_table aws_route
     aws_route_table_association aws_main_route_table_association aws_internet_gateway
@@ -41,8 +40,8 @@ FREE_TYPES = frozenset(
     aws_acm_certificate_validation aws_lambda_event_source_mapping aws_api_gateway_deployment
     aws_api_gateway_resource aws_api_gateway_method aws_api_gateway_integration
     aws_api_gateway_method_response aws_api_gateway_integration_response
-    aws_cloudwatch_event_target aws_cloudwatch_event_rule aws_ssm_parameter""".split()
-)
+    aws_cloudwatch_event_target aws_cloudwatch_event_rule aws_ssm_parameter"""
+FREE_TYPES = frozenset(_FREE_TYPE_NAMES.split())
 # Providers whose resources cost nothing on a cloud bill.
 FREE_PROVIDERS = ("null_", "random_", "local_", "tls_", "time_", "template_", "terraform_")
 
