@@ -22,7 +22,7 @@ from chalicelib.costs.model import (
     UnpricedResource,
 )
 from chalicelib.costs.plan import ResourceChange, parse_plan
-from chalicelib.costs.pricers import PRICERS, Unpriceable, is_free
+from chalicelib.costs.pricers import PRICERS, Pricer, Unpriceable, is_free
 
 DEFAULT_REGION = "us-east-1"
 # Global services: priced the same everywhere, so a region outside the catalog does not matter.
@@ -35,11 +35,14 @@ def estimate_plan(
     catalog: Catalog | None = None,
     default_region: str = DEFAULT_REGION,
     project_name: str = ".",
+    usage: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CostReport:
     """Estimate the monthly cost of a decoded ``terraform show -json`` plan.
 
     The region is the root ``aws`` provider's constant ``region``, else ``default_region``.
     Resources that cannot be priced are listed in ``CostReport.unpriced`` with the reason.
+    ``usage`` is the ``resource_usage`` map of an Infracost usage file (address → values such
+    as ``monthly_requests``); without it usage-based lines are listed with no cost.
     """
     catalog = catalog or load_catalog()
     parsed = parse_plan(plan)
@@ -49,7 +52,7 @@ def estimate_plan(
     for rc in parsed.resource_changes:
         if rc.mode != "managed" or is_free(rc.type):
             continue
-        priced = _price_change(rc, catalog, region)
+        priced = _price_change(rc, catalog, region, _usage_for(usage, rc.address))
         if isinstance(priced, UnpricedResource):
             unpriced.append(priced)
         else:
@@ -82,8 +85,18 @@ def _report(
     )
 
 
+def _usage_for(usage: Mapping[str, Mapping[str, Any]] | None, address: str) -> Mapping[str, Any]:
+    if not usage:
+        return {}
+    # Infracost usage files may name all instances of a resource with a wildcard: "aws_x.y[*]".
+    own = usage.get(address)
+    if own is None and "[" in address:
+        own = usage.get(address.split("[", 1)[0] + "[*]")
+    return own if isinstance(own, Mapping) else {}
+
+
 def _price_change(
-    rc: ResourceChange, catalog: Catalog, region: str
+    rc: ResourceChange, catalog: Catalog, region: str, usage: Mapping[str, Any]
 ) -> ResourceCost | UnpricedResource:
     pricer = PRICERS.get(rc.type)
     if pricer is None:
@@ -95,8 +108,10 @@ def _price_change(
     try:
         if rc.type in GLOBAL_TYPES and catalog.region(region) is None:
             region = DEFAULT_REGION
-        after = _cost(pricer, change.after, catalog, region) if action != "delete" else None
-        before = _cost(pricer, change.before, catalog, region) if action != "create" else None
+        after = _cost(pricer, change.after, catalog, region, usage) if action != "delete" else None
+        before = (
+            _cost(pricer, change.before, catalog, region, usage) if action != "create" else None
+        )
     except Unpriceable as exc:
         return UnpricedResource(
             address=rc.address, resource_type=rc.type, reason=str(exc), action=action
@@ -115,14 +130,18 @@ def _price_change(
 
 
 def _cost(
-    pricer: Any, attrs: Mapping[str, Any] | None, catalog: Catalog, region: str
+    pricer: Pricer,
+    attrs: Mapping[str, Any] | None,
+    catalog: Catalog,
+    region: str,
+    usage: Mapping[str, Any],
 ) -> list[CostComponent] | None:
     if attrs is None:
         return None
     # AWS provider v6 puts a region on each resource; it wins over the provider's.
     own = attrs.get("region")
     prices = _region(catalog, own if isinstance(own, str) and own else region)
-    return pricer(attrs, prices, catalog)
+    return pricer(attrs, prices, usage)
 
 
 def _region(catalog: Catalog, region: str) -> RegionPrices:

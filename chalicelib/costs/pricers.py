@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.costs.catalog import Catalog, RegionPrices
+from chalicelib.costs.catalog import RegionPrices
 from chalicelib.costs.model import HOURS_PER_MONTH, ZERO, CostComponent
 
 Attrs = Mapping[str, Any]
-Pricer = Callable[[Attrs, RegionPrices, Catalog], list[CostComponent]]
+Pricer = Callable[[Attrs, RegionPrices, Attrs], list[CostComponent]]
 
 # What AWS charges nothing for (or charges through another resource). Not listed as unpriced.
 _FREE_TYPE_NAMES = """aws_vpc aws_default_vpc aws_subnet aws_default_subnet aws_security_group
@@ -59,6 +59,11 @@ def _dec(value: Any, default: Decimal | None = None) -> Decimal | None:
         return default
 
 
+def _millions(value: Any) -> Decimal | None:
+    count = _dec(value)
+    return None if count is None else count / 1_000_000
+
+
 def _price(prices: RegionPrices, key: str) -> Decimal:
     value = prices.price(key)
     if value is None:
@@ -83,8 +88,19 @@ def _monthly(name: str, unit: str, price: Decimal, quantity: Decimal) -> CostCom
     )
 
 
-def _usage(name: str, unit: str, price: Decimal | None) -> CostComponent:
-    return CostComponent(name=name, unit=unit, price=price, usage_based=True)
+def _usage(
+    name: str, unit: str, price: Decimal | None, quantity: Decimal | None = None
+) -> CostComponent:
+    """A usage-priced line; without a quantity from the usage file it has no cost."""
+    cost = price * quantity if price is not None and quantity is not None else None
+    return CostComponent(
+        name=name,
+        unit=unit,
+        price=price,
+        monthly_quantity=quantity,
+        monthly_cost=cost,
+        usage_based=True,
+    )
 
 
 def _block(attrs: Attrs, key: str) -> list[Attrs]:
@@ -136,7 +152,7 @@ def volume_components(
     return out
 
 
-def price_ebs_volume(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_ebs_volume(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     size = _dec(attrs.get("size"))
     if size is None:
         raise Unpriceable("volume size unknown until apply")
@@ -151,7 +167,7 @@ def price_ebs_volume(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> li
 DEFAULT_ROOT_GB = Decimal(8)  # the size of most AMIs' root snapshot, as Infracost assumes
 
 
-def price_instance(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_instance(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     itype = attrs.get("instance_type")
     if not isinstance(itype, str):
         raise Unpriceable("instance type unknown until apply")
@@ -176,18 +192,23 @@ def _device(prices: RegionPrices, dev: Attrs, prefix: str) -> list[CostComponent
 # --- network ---------------------------------------------------------------------------------
 
 
-def price_eip(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_eip(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     return [_hourly("IP address (public IPv4)", _price(prices, "eip_hour"))]
 
 
-def price_nat_gateway(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_nat_gateway(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     return [
         _hourly("NAT gateway", _price(prices, "nat_gateway_hour")),
-        _usage("Data processed", "GB", prices.price("nat_gateway_gb")),
+        _usage(
+            "Data processed",
+            "GB",
+            prices.price("nat_gateway_gb"),
+            _dec(usage.get("monthly_data_processed_gb")),
+        ),
     ]
 
 
-def price_lb(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_lb(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     kind = attrs.get("load_balancer_type") or "application"
     if kind == "application":
         return [
@@ -202,14 +223,19 @@ def price_lb(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostC
     raise Unpriceable(f"no price for {kind} load balancers")
 
 
-def price_elb(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_elb(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     return [
         _hourly("Classic load balancer", _price(prices, "clb_hour")),
-        _usage("Data processed", "GB", prices.price("clb_gb")),
+        _usage(
+            "Data processed",
+            "GB",
+            prices.price("clb_gb"),
+            _dec(usage.get("monthly_data_processed_gb")),
+        ),
     ]
 
 
-def price_route53_zone(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_route53_zone(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     price = _price(prices, "route53_zone_month")
     return [_monthly("Hosted zone", "months", price, Decimal(1))]
 
@@ -217,8 +243,10 @@ def price_route53_zone(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> 
 # --- the controller's own services -----------------------------------------------------------
 
 
-def price_dynamodb(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
-    storage = _usage("Data storage", "GB", prices.price("dynamodb_storage_gb"))
+def price_dynamodb(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
+    storage = _usage(
+        "Data storage", "GB", prices.price("dynamodb_storage_gb"), _dec(usage.get("storage_gb"))
+    )
     if attrs.get("billing_mode") == "PROVISIONED":
         rcu = _dec(attrs.get("read_capacity"), ZERO) or ZERO
         wcu = _dec(attrs.get("write_capacity"), ZERO) or ZERO
@@ -228,27 +256,47 @@ def price_dynamodb(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list
             storage,
         ]
     return [
-        _usage("Write request unit (WRU)", "1M WRU", prices.price("dynamodb_write_million")),
-        _usage("Read request unit (RRU)", "1M RRU", prices.price("dynamodb_read_million")),
+        _usage(
+            "Write request unit (WRU)",
+            "1M WRU",
+            prices.price("dynamodb_write_million"),
+            _millions(usage.get("monthly_write_request_units")),
+        ),
+        _usage(
+            "Read request unit (RRU)",
+            "1M RRU",
+            prices.price("dynamodb_read_million"),
+            _millions(usage.get("monthly_read_request_units")),
+        ),
         storage,
     ]
 
 
-def price_lambda(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_lambda(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     arm = "arm64" in (attrs.get("architectures") or ())
     duration = prices.price("lambda_gb_second_arm" if arm else "lambda_gb_second")
+    requests = _dec(usage.get("monthly_requests"))
+    ms = _dec(usage.get("request_duration_ms"))
+    memory_gb = (_dec(attrs.get("memory_size"), Decimal(128)) or Decimal(128)) / 1024
+    seconds = requests * ms / 1000 * memory_gb if requests is not None and ms is not None else None
     return [
-        _usage("Requests", "1M requests", prices.price("lambda_request_million")),
-        _usage("Duration", "GB-seconds", duration),
+        _usage(
+            "Requests",
+            "1M requests",
+            prices.price("lambda_request_million"),
+            _millions(usage.get("monthly_requests")),
+        ),
+        _usage("Duration", "GB-seconds", duration, seconds),
     ]
 
 
-def price_codebuild(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_codebuild(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     env = (_block(attrs, "environment") or [{}])[0]
     compute = str(env.get("compute_type") or "BUILD_GENERAL1_SMALL").lower()
     size = compute.rsplit("_", 1)[-1]
     price = prices.price(f"codebuild_general1_{size}_minute")
-    return [_usage(f"Build minutes ({compute})", "minutes", price)]
+    minutes = _dec(usage.get("monthly_build_mins"))
+    return [_usage(f"Build minutes ({compute})", "minutes", price, minutes)]
 
 
 # --- RDS (so the estimate covers the databases most Terraform plans hold) -------------------
@@ -256,7 +304,7 @@ def price_codebuild(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> lis
 _RDS_ENGINE = {"mysql": "mysql", "mariadb": "mysql", "postgres": "postgres"}
 
 
-def price_db_instance(attrs: Attrs, prices: RegionPrices, catalog: Catalog) -> list[CostComponent]:
+def price_db_instance(attrs: Attrs, prices: RegionPrices, usage: Attrs) -> list[CostComponent]:
     klass, engine = attrs.get("instance_class"), _RDS_ENGINE.get(str(attrs.get("engine")))
     hourly = prices.rds.instance.get(engine or "", {}).get(str(klass))
     if hourly is None:
