@@ -1,0 +1,12 @@
+"""MaestrOps controller: the Chalice app. Handlers live in chalicelib's blueprints."""
+
+from chalice import Chalice
+
+from chalicelib.api.runs import runs_api
+from chalicelib.api.webhook import webhook
+from chalicelib.workers import workers
+
+app = Chalice(app_name="maestrops")
+app.register_blueprint(webhook)
+app.register_blueprint(runs_api)
+app.register_blueprint(workers)

@@ -1,0 +1,1 @@
+"""Chalice blueprints: the webhook route and the runs API."""

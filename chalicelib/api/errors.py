@@ -1,0 +1,31 @@
+"""Domain errors → HTTP responses, in one place. Bodies: ``{"error": {"code", "message"}}``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Response
+from pydantic import ValidationError
+
+from chalicelib.runs.exceptions import RunError
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+def json_response(status: int, body: Any) -> Response:
+    return Response(body=json.dumps(body), status_code=status, headers=JSON_HEADERS)
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+def response_for(exc: Exception) -> Response:
+    if isinstance(exc, RunError):
+        return error_response(exc.status, exc.code, str(exc))
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return error_response(400, "invalid_parameter", f"{where}: {first['msg']}")
+    raise exc

@@ -1,0 +1,189 @@
+"""Runner and service events → run transitions, feedback, metrics and chaining.
+
+Events may arrive twice, late or out of order. Each is applied as a conditional transition;
+one the state machine refuses is logged as a conflict and otherwise has no effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib import metric_names
+from chalicelib.dispatcher import Dispatcher, RunStore
+from chalicelib.events.trigger import Trigger
+from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
+from chalicelib.jobs import (
+    DETAIL_HEARTBEAT,
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+    Pipeline,
+    RunnerEvent,
+)
+from chalicelib.observability import emit_metric, logger
+from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, parse_config
+from chalicelib.pipelines.routing import PipelineRequest, chained_pipelines
+from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
+from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
+from chalicelib.settings import Settings
+
+RUNNER_SOURCE = "maestrops.runner"
+FINAL_BY_RUNNER_STATUS = {
+    "succeeded": RunStatus.SUCCEEDED,
+    "failed": RunStatus.FAILED,
+    "unknown": RunStatus.UNKNOWN,
+}
+CommentRenderer = Callable[[Run], str | None]
+
+
+class RunnerEventHandler:
+    def __init__(
+        self,
+        settings: Settings,
+        store: RunStore,
+        githost: GitHost,
+        dispatcher: Dispatcher,
+        render_comment: CommentRenderer | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._githost = githost
+        self._dispatcher = dispatcher
+        self._render_comment = render_comment or render_basic_comment
+
+    def handle(self, envelope: dict[str, Any]) -> Run | None:
+        """Apply one EventBridge event; returns the run as stored afterwards, if any."""
+        if envelope.get("source") != RUNNER_SOURCE:
+            logger.info("service event without mapping", extra={"source": envelope.get("source")})
+            return None
+        event = RunnerEvent.model_validate(envelope.get("detail") or {})
+        detail_type = envelope.get("detail-type")
+        try:
+            return self._apply(detail_type, event)
+        except TransitionConflictError as exc:
+            logger.info("late or duplicate event ignored", extra={"run": event.run_id, "why": str(exc)})
+        except RunNotFoundError:
+            logger.warning("event for an unknown run", extra={"run": event.run_id})
+        return None
+
+    def _apply(self, detail_type: str | None, event: RunnerEvent) -> Run | None:
+        if detail_type == DETAIL_RUN_STARTED:
+            return self._store.transition(
+                event.run_id, RunStatus.RUNNING, min_sequence=event.sequence
+            )
+        if detail_type == DETAIL_HEARTBEAT:
+            return self._store.update_fields(event.run_id, heartbeat_at=isoformat(utc_now()))
+        if detail_type == DETAIL_STEP_FINISHED:
+            return self._record_step(event)
+        if detail_type == DETAIL_RUN_FINISHED:
+            return self._finish(event)
+        logger.warning("unknown runner event", extra={"detail_type": detail_type})
+        return None
+
+    def _record_step(self, event: RunnerEvent) -> Run:
+        run = self._store.get(event.run_id)
+        artifacts = {**run.artifacts, **event.artifacts}
+        if event.step is not None:
+            artifacts.update(event.step.artifacts)
+        return self._store.update_fields(event.run_id, artifacts=artifacts)
+
+    def _finish(self, event: RunnerEvent) -> Run:
+        target = FINAL_BY_RUNNER_STATUS.get(event.status or "", RunStatus.FAILED)
+        previous = self._store.get(event.run_id)
+        changes: dict[str, Any] = {
+            "finished_at": isoformat(utc_now()),
+            "artifacts": {**previous.artifacts, **event.artifacts},
+            "outputs": event.outputs,
+        }
+        if event.failed_step:
+            changes["failed_step"] = event.failed_step
+            tail = event.step.log_tail if event.step else ""
+            reason = event.step.reason if event.step and event.step.reason else "step failed"
+            changes["error"] = truncate_error(f"step {event.failed_step}: {reason}\n{tail}".strip())
+        run = self._store.transition(event.run_id, target, **changes)
+        self._report(run)
+        if target == RunStatus.SUCCEEDED:
+            self._chain(run)
+        return run
+
+    def _report(self, run: Run) -> None:
+        record_run_metrics(run)
+        state = "success" if run.status == RunStatus.SUCCEEDED else "failure"
+        description = f"run #{run.run_number} {run.status.value}"
+        if run.failed_step:
+            description += f" at step {run.failed_step}"
+        try:
+            self._githost.set_status(
+                run.repo,
+                run.sha,
+                CommitStatus(
+                    context=f"maestrops/{run.pipeline}",
+                    state=state,
+                    description=description[:140],
+                    target_url=self._settings.run_url(run.id),
+                ),
+            )
+            body = self._render_comment(run) if run.pr is not None else None
+            if body and run.pr is not None:
+                self._githost.post_comment(run.repo, run.pr, body, thread=str(run.pipeline))
+        except GitHostError as exc:
+            logger.warning("feedback not delivered", extra={"run": run.id, "error": str(exc)})
+
+    def _chain(self, run: Run) -> None:
+        for pipeline in chained_pipelines(Pipeline(run.pipeline), succeeded=True):
+            trigger = Trigger(
+                delivery_id=f"chain:{run.id}",
+                event="push",
+                repo=run.repo,
+                sha=run.sha,
+                branch=run.branch,
+                base_branch=run.base_branch,
+                pr=run.pr,
+            )
+            try:
+                config = parse_config(self._githost.read_file(run.repo, CONFIG_PATH, run.sha))
+            except (ConfigError, GitHostError) as exc:
+                logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
+                continue
+            request = PipelineRequest(
+                pipeline=pipeline,
+                sha=run.sha,
+                branch=run.branch,
+                base_branch=run.base_branch,
+                pr=run.pr,
+                reason=f"after {run.pipeline} run #{run.run_number}",
+            )
+            self._dispatcher.start(request, trigger, config)
+
+
+def record_run_metrics(run: Run) -> None:
+    pipeline = str(run.pipeline)
+    if run.status == RunStatus.SUCCEEDED:
+        emit_metric(metric_names.RUNS_SUCCEEDED, pipeline=pipeline)
+    elif run.status in (RunStatus.FAILED, RunStatus.UNKNOWN, RunStatus.TIMED_OUT):
+        emit_metric(metric_names.RUNS_FAILED, pipeline=pipeline)
+        if pipeline in metric_names.DEPLOYING_PIPELINES:
+            emit_metric(metric_names.DEPLOY_FAILED)
+    duration = _duration_seconds(run)
+    if duration is not None:
+        emit_metric(metric_names.RUN_DURATION, duration, "Seconds", pipeline=pipeline)
+
+
+def _duration_seconds(run: Run) -> float | None:
+    from datetime import datetime
+
+    if not run.finished_at:
+        return None
+    start = datetime.fromisoformat((run.started_at or run.created_at).replace("Z", "+00:00"))
+    end = datetime.fromisoformat(run.finished_at.replace("Z", "+00:00"))
+    return max((end - start).total_seconds(), 0.0)
+
+
+def render_basic_comment(run: Run) -> str | None:
+    """A plain result comment, used until a richer renderer is configured."""
+    lines = [f"**MaestrOps {run.pipeline}** run #{run.run_number}: `{run.status.value}`"]
+    lines.append(f"commit `{run.sha[:7]}`")
+    if run.error:
+        lines += ["", "```", run.error, "```"]
+    return "\n".join(lines)

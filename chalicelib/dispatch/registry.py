@@ -1,0 +1,46 @@
+"""Backends by name, imported only when chosen (boto3 clients cost cold-start time)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from chalicelib.dispatch.base import DispatchError, RunnerBackend
+from chalicelib.settings import Settings
+
+BACKENDS = {
+    "recording": "chalicelib.dispatch.recording:RecordingBackend",
+    "local": "chalicelib.dispatch.local:LocalBackend",
+    "codebuild": "chalicelib.dispatch.codebuild:CodeBuildBackend",
+    "ecs": "chalicelib.dispatch.ecs:EcsBackend",
+    "ssm": "chalicelib.dispatch.ssm:SsmBackend",
+}
+
+
+class BackendRegistry:
+    """Builds each backend once, on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        factories: dict[str, Callable[[], RunnerBackend]] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._factories = factories or {}
+        self._built: dict[str, RunnerBackend] = {}
+
+    def get(self, name: str | None) -> RunnerBackend:
+        name = name or self._settings.runner_backend
+        if name not in self._built:
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def _build(self, name: str) -> RunnerBackend:
+        if name in self._factories:
+            return self._factories[name]()
+        if name not in BACKENDS:
+            raise DispatchError(f"unknown runner backend {name!r}; known: {', '.join(BACKENDS)}")
+        module_name, class_name = BACKENDS[name].split(":")
+        backend_class = getattr(importlib.import_module(module_name), class_name)
+        from_settings = getattr(backend_class, "from_settings", None)
+        return from_settings(self._settings) if from_settings else backend_class()

@@ -1,0 +1,221 @@
+"""The dispatcher: a queued Trigger becomes recorded runs, each handed to a runner backend.
+
+Safe to run twice on the same message (SQS delivers at least once): run ids derive from the
+delivery id and pipeline, so a second pass finds the run it created and only finishes what
+the first pass left undone.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from chalicelib import metric_names
+from chalicelib.dispatch.base import DispatchError, RunnerRef
+from chalicelib.dispatch.registry import BackendRegistry
+from chalicelib.events.trigger import Trigger
+from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
+from chalicelib.jobs import Pipeline
+from chalicelib.observability import emit_metric, logger
+from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
+from chalicelib.pipelines.routing import PipelineRequest, RoutingDecision, route
+from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, TransitionConflictError
+from chalicelib.runs.jobs import build_job
+from chalicelib.runs.model import Run, RunStatus, run_id_for, truncate_error
+from chalicelib.runs.query import RunQuery
+from chalicelib.settings import Settings
+
+ACTIVE = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
+CONFIG_PIPELINE = "gitops-config"
+
+
+class RunStore(Protocol):
+    def create(self, run: Run) -> Run: ...
+    def get(self, run_id: str) -> Run: ...
+    def next_run_number(self, repo: str, pipeline: str) -> int: ...
+    def transition(self, run_id: str, target: RunStatus, **changes: object) -> Run: ...
+    def query(self, query: RunQuery) -> object: ...
+
+
+class Dispatcher:
+    def __init__(
+        self, settings: Settings, store: RunStore, githost: GitHost, backends: BackendRegistry
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._githost = githost
+        self._backends = backends
+
+    def process(self, trigger: Trigger) -> list[Run]:
+        """Route ``trigger`` and start what it asks for; returns the runs it touched."""
+        if trigger.event == "issue_comment":
+            logger.info("comment ignored: no command handler", extra={"pr": trigger.pr})
+            return []
+        try:
+            config = self._load_config(trigger)
+        except (ConfigError, GitHostError) as exc:
+            return self._record_config_failure(trigger, str(exc))
+        decision = route(trigger, config)
+        self._apply_policy(trigger, decision)
+        runs = [self.start(request, trigger, config) for request in decision.requests]
+        if decision.supersede_pr is not None and runs:
+            self._supersede_older_plans(trigger, runs[0])
+        if decision.ignored and not runs:
+            logger.info("nothing to start", extra={"reason": decision.ignored, "repo": trigger.repo})
+        return runs
+
+    def _load_config(self, trigger: Trigger) -> GitOpsConfig:
+        return parse_config(self._githost.read_file(trigger.repo, CONFIG_PATH, trigger.sha))
+
+    def start(
+        self,
+        request: PipelineRequest,
+        trigger: Trigger,
+        config: GitOpsConfig,
+        retry_of: str | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        run = self._create_once(request, trigger, config, retry_of, run_id)
+        if run.status != RunStatus.QUEUED:
+            return run  # a previous pass already dispatched it
+        return self._dispatch(run, config, trigger.clone_url)
+
+    def _create_once(
+        self,
+        request: PipelineRequest,
+        trigger: Trigger,
+        config: GitOpsConfig,
+        retry_of: str | None,
+        run_id: str | None,
+    ) -> Run:
+        run_id = run_id or run_id_for(trigger.delivery_id, request.pipeline)
+        try:
+            return self._store.get(run_id)
+        except RunNotFoundError:
+            pass
+        settings = config.pipeline(request.pipeline)
+        run = Run(
+            id=run_id,
+            repo=trigger.repo,
+            pipeline=request.pipeline,
+            sha=request.sha,
+            branch=request.branch,
+            base_branch=request.base_branch,
+            pr=request.pr,
+            run_number=self._store.next_run_number(trigger.repo, request.pipeline),
+            delivery_id=trigger.delivery_id,
+            reason=request.reason,
+            backend=settings.backend or self._settings.runner_backend,
+            timeout_minutes=settings.timeout_minutes,
+            retry_of=retry_of,
+        )
+        try:
+            self._store.create(run)
+        except RunExistsError:
+            return self._store.get(run_id)
+        emit_metric(metric_names.RUNS_STARTED, pipeline=request.pipeline.value)
+        return run
+
+    def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
+        try:
+            job = build_job(run, config, self._settings, self._clone_url(run.repo, clone_url))
+            backend = self._backends.get(run.backend)
+            ref = backend.start(job)
+        except (DispatchError, OSError, ValueError) as exc:
+            return self._fail(run, f"dispatch failed: {exc}")
+        try:
+            run = self._store.transition(
+                run.id, RunStatus.DISPATCHED, runner_ref=ref.id, backend=ref.backend
+            )
+        except TransitionConflictError:
+            return self._store.get(run.id)  # the runner already reported; it is ahead of us
+        self._status(run, "pending", f"queued: run #{run.run_number}")
+        return run
+
+    def _clone_url(self, repo: str, clone_url: str | None) -> str:
+        if self._settings.repos_dir:
+            return f"{self._settings.repos_dir}/{repo}"
+        if not clone_url:
+            raise ValueError(f"no clone URL for {repo}")
+        return clone_url
+
+    def _fail(self, run: Run, error: str) -> Run:
+        logger.warning("run failed before it ran", extra={"run": run.id, "error": error})
+        run = self._store.transition(run.id, RunStatus.FAILED, error=truncate_error(error))
+        emit_metric(metric_names.RUNS_FAILED, pipeline=str(run.pipeline))
+        self._status(run, "failure", error)
+        return run
+
+    def _record_config_failure(self, trigger: Trigger, error: str) -> list[Run]:
+        """A broken ``.gitops.yml`` or an unknown sha: record a failed run that says why."""
+        decision = route(trigger, GitOpsConfig())
+        pipelines = [request.pipeline.value for request in decision.requests] or [CONFIG_PIPELINE]
+        runs = []
+        for pipeline in pipelines:
+            run = Run(
+                id=run_id_for(trigger.delivery_id, pipeline),
+                repo=trigger.repo,
+                pipeline=pipeline,
+                status=RunStatus.FAILED,
+                sha=trigger.sha,
+                branch=trigger.branch,
+                base_branch=trigger.base_branch,
+                pr=trigger.pr,
+                delivery_id=trigger.delivery_id,
+                error=truncate_error(error),
+            )
+            try:
+                runs.append(self._store.create(run))
+            except RunExistsError:
+                runs.append(self._store.get(run.id))
+            emit_metric(metric_names.RUNS_FAILED, pipeline=pipeline)
+            self._status(run, "failure", error)
+        return runs
+
+    def _apply_policy(self, trigger: Trigger, decision: RoutingDecision) -> None:
+        if decision.policy_violation is None:
+            return
+        status = CommitStatus(
+            context="maestrops/branch-policy",
+            state="failure",
+            description=decision.policy_violation[:140],
+        )
+        self._safe_status(trigger.repo, trigger.sha, status)
+
+    def _supersede_older_plans(self, trigger: Trigger, newest: Run) -> None:
+        page = self._store.query(
+            RunQuery(repo=trigger.repo, pr=trigger.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=100)
+        )
+        for run in getattr(page, "runs", []):
+            if run.id == newest.id or run.status not in ACTIVE or run.sha == newest.sha:
+                continue
+            try:
+                self._store.transition(run.id, RunStatus.SUPERSEDED, superseded_by=newest.id)
+            except TransitionConflictError:
+                continue  # it finished meanwhile: nothing to supersede
+            self._cancel_runner(run)
+
+    def _cancel_runner(self, run: Run) -> None:
+        if not run.runner_ref:
+            return
+        try:
+            self._backends.get(run.backend).cancel(RunnerRef(backend=run.backend or "", id=run.runner_ref))
+        except DispatchError as exc:
+            logger.warning("runner not cancelled", extra={"run": run.id, "error": str(exc)})
+
+    def _status(self, run: Run, state: str, description: str) -> None:
+        status = CommitStatus(
+            context=f"maestrops/{run.pipeline}",
+            state=state,  # type: ignore[arg-type]
+            description=description[:140],
+            target_url=self._settings.run_url(run.id),
+        )
+        self._safe_status(run.repo, run.sha, status)
+
+    def _safe_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+        """A status that cannot be set is logged; it never undoes the run's record."""
+        if not sha:
+            return
+        try:
+            self._githost.set_status(repo, sha, status)
+        except GitHostError as exc:
+            logger.warning("status not set", extra={"repo": repo, "sha": sha, "error": str(exc)})

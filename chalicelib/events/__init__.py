@@ -1,0 +1,1 @@
+"""GitHub webhook ingress, pure: signatures, payload models, normalization to a Trigger."""

@@ -1,0 +1,90 @@
+"""Pydantic models of the GitHub webhook payloads MaestrOps acts on.
+
+Only the fields the controller uses are declared; everything else is ignored, so GitHub
+adding fields never breaks parsing. Fields GitHub sends as ``null`` in some variants are
+optional here (the tests run these models over every example of ``@octokit/webhooks-examples``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Account(BaseModel):
+    login: str
+
+
+class Repository(BaseModel):
+    full_name: str
+    clone_url: str | None = None
+    fork: bool = False
+    default_branch: str | None = None
+
+
+class Commit(BaseModel):
+    id: str
+    message: str = ""
+    timestamp: str | None = None
+
+
+class PushEvent(BaseModel):
+    ref: str
+    before: str
+    after: str
+    created: bool = False
+    deleted: bool = False
+    repository: Repository
+    sender: Account | None = None
+    head_commit: Commit | None = None
+
+
+class BranchRepository(BaseModel):
+    full_name: str
+
+
+class Branch(BaseModel):
+    ref: str
+    sha: str
+    repo: BranchRepository | None = None  # null when the fork was deleted
+
+
+class PullRequest(BaseModel):
+    number: int
+    state: str
+    merged: bool | None = None
+    merge_commit_sha: str | None = None
+    head: Branch
+    base: Branch
+    updated_at: str | None = None
+    user: Account | None = None
+
+
+class PullRequestEvent(BaseModel):
+    action: str
+    number: int
+    pull_request: PullRequest
+    repository: Repository
+    sender: Account | None = None
+
+
+class IssuePullRequestLink(BaseModel):
+    url: str | None = None
+
+
+class Issue(BaseModel):
+    number: int
+    pull_request: IssuePullRequestLink | None = None  # present only for comments on PRs
+
+
+class Comment(BaseModel):
+    id: int
+    body: str | None = ""
+    user: Account | None = None
+
+
+class IssueCommentEvent(BaseModel):
+    action: str
+    issue: Issue
+    comment: Comment
+    repository: Repository
+    sender: Account | None = None

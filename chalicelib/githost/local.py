@@ -1,0 +1,60 @@
+"""Local mode's Git host: repositories on disk, comments and statuses in an outbox folder.
+
+Repository ``owner/name`` is the git repository ``<repos_dir>/owner/name``. Comments keep
+one file per PR and thread (updated in place, as on GitHub), plus an append-only log of
+every write so a reader can replay what the PR saw.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chalicelib.githost.base import CommentBehaviour, CommitStatus, GitHostError, ShaNotFoundError
+
+
+class LocalGitHost:
+    def __init__(self, repos_dir: str, outbox_dir: str) -> None:
+        self._repos = Path(repos_dir)
+        self._outbox = Path(outbox_dir)
+
+    def read_file(self, repo: str, path: str, sha: str) -> str | None:
+        git_dir = self._repo_dir(repo)
+        if not sha or self._git(git_dir, "cat-file", "-e", f"{sha}^{{commit}}").returncode != 0:
+            raise ShaNotFoundError(f"{repo} has no commit {sha!r}")
+        shown = self._git(git_dir, "show", f"{sha}:{path}")
+        return shown.stdout if shown.returncode == 0 else None
+
+    def post_comment(
+        self, repo: str, pr: int, body: str, *, thread: str, behaviour: CommentBehaviour = "update"
+    ) -> str:
+        folder = self._outbox / repo / "comments"
+        folder.mkdir(parents=True, exist_ok=True)
+        comment_id = f"{pr}-{thread}"
+        (folder / f"{comment_id}.md").write_text(body, encoding="utf-8")
+        self._log(repo, {"kind": "comment", "pr": pr, "thread": thread, "body": body})
+        return comment_id
+
+    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+        self._log(repo, {"kind": "status", "sha": sha, **status.model_dump()})
+
+    def _log(self, repo: str, record: dict[str, object]) -> None:
+        folder = self._outbox / repo
+        folder.mkdir(parents=True, exist_ok=True)
+        record = {"at": datetime.now(UTC).isoformat(), **record}
+        with (folder / "outbox.jsonl").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(record) + "\n")
+
+    def _repo_dir(self, repo: str) -> Path:
+        git_dir = self._repos / repo
+        if ".." in Path(repo).parts or not (git_dir / ".git").exists() and not git_dir.is_dir():
+            raise GitHostError(f"no local repository for {repo} under {self._repos}")
+        return git_dir
+
+    @staticmethod
+    def _git(git_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(git_dir), *args], capture_output=True, text=True, check=False
+        )

@@ -1,0 +1,1 @@
+"""``.gitops.yml`` and routing: which pipelines a GitHub event starts."""

@@ -1,0 +1,1 @@
+"""The event queue between the webhook and the dispatcher."""

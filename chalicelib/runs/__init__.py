@@ -1,0 +1,1 @@
+"""Runs: the record of one pipeline execution and its state machine."""

@@ -1,0 +1,34 @@
+"""From a recorded run to the JobSpec a runner executes. Pure."""
+
+from __future__ import annotations
+
+from chalicelib.jobs import Callback, JobSpec, Pipeline
+from chalicelib.pipelines.config import GitOpsConfig
+from chalicelib.pipelines.steps import steps_for, working_dir_for
+from chalicelib.runs.model import Run
+from chalicelib.settings import Settings
+
+
+def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str) -> JobSpec:
+    pipeline = Pipeline(run.pipeline)
+    callback = Callback(event_bus=settings.event_bus)
+    if settings.local_data_dir:
+        callback = Callback(local_dir=f"{settings.local_data_dir}/events")
+    return JobSpec(
+        run_id=run.id,
+        pipeline=pipeline,
+        repo=run.repo,
+        clone_url=clone_url,
+        sha=run.sha,
+        branch=run.branch,
+        pr=run.pr,
+        run_number=run.run_number,
+        working_dir=working_dir_for(pipeline, config),
+        workspace=config.terraform.workspace,
+        steps=steps_for(pipeline, config),
+        artifact_prefix=f"s3://{settings.artifacts_bucket}/runs/{run.id}/",
+        callback=callback,
+        backend=run.backend or settings.runner_backend,
+        timeout_minutes=run.timeout_minutes,
+        previous_run_id=run.retry_of,
+    )

@@ -1,0 +1,110 @@
+"""The Run record and its state machine (DESIGN.md: Contracts)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from chalicelib.jobs import Pipeline
+
+MAX_ERROR_CHARS = 2000  # keeps an item far below DynamoDB's 400 KB
+
+
+class RunStatus(StrEnum):
+    QUEUED = "queued"
+    DISPATCHED = "dispatched"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    SUPERSEDED = "superseded"
+    UNKNOWN = "unknown"  # the runner died mid-apply: someone must resolve it
+
+
+TERMINAL = frozenset(
+    {
+        RunStatus.SUCCEEDED,
+        RunStatus.FAILED,
+        RunStatus.CANCELLED,
+        RunStatus.TIMED_OUT,
+        RunStatus.SUPERSEDED,
+    }
+)
+
+# to-state -> the states it may come from. A transition is applied only if the stored
+# status is one of these (a conditional write), so a late or repeated event never moves a
+# run backwards.
+ALLOWED_FROM: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.DISPATCHED: frozenset({RunStatus.QUEUED}),
+    RunStatus.RUNNING: frozenset({RunStatus.QUEUED, RunStatus.DISPATCHED}),
+    RunStatus.SUCCEEDED: frozenset({RunStatus.DISPATCHED, RunStatus.RUNNING, RunStatus.UNKNOWN}),
+    RunStatus.FAILED: frozenset(
+        {RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING, RunStatus.UNKNOWN}
+    ),
+    RunStatus.CANCELLED: frozenset({RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING}),
+    RunStatus.TIMED_OUT: frozenset({RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING}),
+    RunStatus.SUPERSEDED: frozenset({RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING}),
+    RunStatus.UNKNOWN: frozenset({RunStatus.DISPATCHED, RunStatus.RUNNING}),
+}
+
+
+def can_transition(current: RunStatus, target: RunStatus) -> bool:
+    return current in ALLOWED_FROM.get(target, frozenset())
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def isoformat(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def run_id_for(delivery_id: str, pipeline: str) -> str:
+    """Deterministic id: a redelivered or re-processed event maps onto the same run."""
+    digest = hashlib.sha256(f"{delivery_id}\0{pipeline}".encode()).hexdigest()
+    return f"run-{digest[:20]}"
+
+
+class Run(BaseModel):
+    id: str
+    repo: str
+    pipeline: Pipeline | str  # str: "gitops-config" for a run that failed before routing
+    status: RunStatus = RunStatus.QUEUED
+    sha: str
+    branch: str | None = None
+    base_branch: str | None = None
+    pr: int | None = None
+    run_number: int = 0
+    delivery_id: str | None = None
+    reason: str | None = None  # why routing started it
+    created_at: str = Field(default_factory=lambda: isoformat(utc_now()))
+    updated_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    heartbeat_at: str | None = None
+    error: str | None = None
+    failed_step: str | None = None
+    backend: str | None = None
+    runner_ref: str | None = None
+    timeout_minutes: int = 60
+    event_sequence: int = 0
+    superseded_by: str | None = None
+    retry_of: str | None = None
+    artifacts: dict[str, str] = Field(default_factory=dict)
+    outputs: dict[str, Any] = Field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        """The API's view of the run."""
+        return self.model_dump(mode="json")
+
+
+def truncate_error(message: str) -> str:
+    if len(message) <= MAX_ERROR_CHARS:
+        return message
+    return message[: MAX_ERROR_CHARS - 20] + " … (truncated)"

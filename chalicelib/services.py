@@ -1,0 +1,98 @@
+"""The composition root: settings, store, Git host, queue and backends, built once, lazily.
+
+Handlers call ``get_services()``; tests build their own ``Services`` with fakes and install
+it with ``set_services``. Only what a handler touches gets built, so the webhook's cold start
+never pays for the dispatcher's clients.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from chalicelib.settings import Settings
+
+
+class Services:
+    def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
+        self.settings = settings or Settings.from_env()
+        for name, value in overrides.items():
+            setattr(self, name, value)  # shadows the cached_property of the same name
+
+    @cached_property
+    def ingress(self):  # noqa: ANN201
+        from chalicelib.ingress import WebhookIngress
+
+        return WebhookIngress(self.settings, self.webhook_secret, self.queue, self.persistence)
+
+    @cached_property
+    def persistence(self):  # noqa: ANN201
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
+
+    @cached_property
+    def queue(self):  # noqa: ANN201
+        from chalicelib.queue.sqs import SqsQueue
+
+        return SqsQueue(self.settings.queue_url)
+
+    def webhook_secret(self) -> bytes:
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(
+            self.settings.webhook_secret_name, max_age=self.settings.secret_max_age_seconds
+        )
+        return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+    @cached_property
+    def store(self):  # noqa: ANN201
+        from chalicelib.store.dynamodb import DynamoRunStore
+
+        return DynamoRunStore(self.settings.table)
+
+    @cached_property
+    def githost(self):  # noqa: ANN201
+        if self.settings.repos_dir:
+            from chalicelib.githost.local import LocalGitHost
+
+            data_dir = self.settings.local_data_dir or "."
+            return LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
+        from chalicelib.githost.github import GitHubHost
+
+        return GitHubHost.from_settings(self.settings)
+
+    @cached_property
+    def backends(self):  # noqa: ANN201
+        from chalicelib.dispatch.registry import BackendRegistry
+
+        return BackendRegistry(self.settings)
+
+    @cached_property
+    def dispatcher(self):  # noqa: ANN201
+        from chalicelib.dispatcher import Dispatcher
+
+        return Dispatcher(self.settings, self.store, self.githost, self.backends)
+
+    @cached_property
+    def runner_events(self):  # noqa: ANN201
+        from chalicelib.completion import RunnerEventHandler
+
+        return RunnerEventHandler(self.settings, self.store, self.githost, self.dispatcher)
+
+
+_services: Services | None = None
+
+
+def get_services() -> Services:
+    global _services
+    if _services is None:
+        _services = Services()
+    return _services
+
+
+def set_services(services: Services | None) -> None:
+    """Install ``services`` for the handlers (tests, local mode); ``None`` resets."""
+    global _services
+    _services = services

@@ -1,0 +1,70 @@
+"""Controller settings, read once from the environment (Lambda configuration or local mode)."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+GITHUB_MAX_PAYLOAD_BYTES = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+IDEMPOTENCY_SECONDS = 4 * 24 * 3600  # GitHub allows redelivery for 3 days; keep a day more
+
+
+class Settings(BaseModel):
+    table: str = "maestrops-runs"
+    idempotency_table: str = "maestrops-idempotency"
+    queue_url: str = ""
+    artifacts_bucket: str = "maestrops-artifacts"
+    webhook_secret_name: str = "maestrops/webhook-secret"
+    github_app_secret_name: str = "maestrops/github-app"
+    allowed_repos: list[str] = Field(default_factory=list)  # owner/name globs; empty: none
+    event_bus: str = "default"
+    runner_backend: str = "local"
+    max_body_bytes: int = GITHUB_MAX_PAYLOAD_BYTES
+    api_token: str | None = None  # bearer token required by the runs API in local mode
+    public_url: str = "http://127.0.0.1:8000"  # base of the links in statuses and comments
+    local_data_dir: str | None = None  # set in local mode
+    repos_dir: str | None = None  # local mode: owner/name -> $repos_dir/owner/name
+    secret_max_age_seconds: int = 300
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {
+            field: env[variable]
+            for field, variable in _VARIABLES.items()
+            if env.get(variable) not in (None, "")
+        }
+        if "allowed_repos" in values:
+            values["allowed_repos"] = _split_globs(values["allowed_repos"])
+        return cls.model_validate(values)
+
+    def is_repo_allowed(self, repo: str) -> bool:
+        return any(fnmatch.fnmatchcase(repo, pattern) for pattern in self.allowed_repos)
+
+    def run_url(self, run_id: str) -> str:
+        return f"{self.public_url.rstrip('/')}/runs/{run_id}"
+
+
+_VARIABLES = {
+    "table": "MAESTRO_TABLE",
+    "idempotency_table": "MAESTRO_IDEMPOTENCY_TABLE",
+    "queue_url": "MAESTRO_QUEUE_URL",
+    "artifacts_bucket": "MAESTRO_ARTIFACTS_BUCKET",
+    "webhook_secret_name": "MAESTRO_WEBHOOK_SECRET_NAME",
+    "github_app_secret_name": "MAESTRO_GITHUB_APP_SECRET_NAME",
+    "allowed_repos": "MAESTRO_ALLOWED_REPOS",
+    "event_bus": "MAESTRO_EVENT_BUS",
+    "runner_backend": "MAESTRO_RUNNER_BACKEND",
+    "max_body_bytes": "MAESTRO_MAX_BODY_BYTES",
+    "api_token": "MAESTRO_API_TOKEN",
+    "public_url": "MAESTRO_PUBLIC_URL",
+    "local_data_dir": "MAESTRO_DATA_DIR",
+    "repos_dir": "MAESTRO_REPOS_DIR",
+}
+
+
+def _split_globs(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]

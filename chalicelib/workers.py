@@ -1,0 +1,66 @@
+"""Lambda handlers behind the queue, EventBridge and schedules. Each is a few lines.
+
+``dispatch_events`` is a plain Lambda function: its SQS event source mapping (in
+terraform/controller) sets ``ReportBatchItemFailures``, which Chalice's own SQS decorator
+cannot, so one poison message fails alone and goes to the DLQ after its retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from chalice import Blueprint, Rate
+
+from chalicelib.events.trigger import Trigger
+from chalicelib.jobs import (
+    DETAIL_HEARTBEAT,
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+)
+from chalicelib.observability import logger
+from chalicelib.reaper import reap
+from chalicelib.services import get_services
+
+workers = Blueprint(__name__)
+
+RUNNER_EVENT_PATTERN = {
+    "source": ["maestrops.runner"],
+    "detail-type": [
+        DETAIL_RUN_STARTED,
+        DETAIL_STEP_FINISHED,
+        DETAIL_RUN_FINISHED,
+        DETAIL_HEARTBEAT,
+    ],
+}
+
+
+def dispatch_record(record: SQSRecord) -> None:
+    trigger = Trigger.model_validate_json(record.body)
+    get_services().dispatcher.process(trigger)
+
+
+@workers.lambda_function(name="dispatch_events")
+def dispatch_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(
+        event=event, record_handler=dispatch_record, processor=processor, context=context
+    )
+
+
+@workers.on_cw_event(RUNNER_EVENT_PATTERN, name="on_runner_event")
+def on_runner_event(event: Any) -> None:
+    get_services().runner_events.handle(event.to_dict())
+
+
+@workers.schedule(Rate(5, unit=Rate.MINUTES), name="reap_stuck_runs")
+def reap_stuck_runs(event: Any) -> None:
+    services = get_services()
+    timed_out = reap(services.store, services.backends)
+    logger.info("reaper pass", extra={"timed_out": [run.id for run in timed_out]})
