@@ -1,0 +1,93 @@
+"""The built-in estimator against Infracost's own figures for the same plans.
+
+Pairs from the corpus: the plan JSON that Infracost priced, and Infracost's JSON output for it.
+Each resource both price must agree within 5 %. Run with ``-s`` to see the median and worst.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chalicelib.costs.estimator import estimate_plan
+from chalicelib.costs.infracost import parse_infracost
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+TOLERANCE = Decimal("0.05")
+
+PAIRS = {
+    # plan → (Infracost output made from it, usage file used, resources left out and why)
+    "terraform_v0.14_plan.json": ("terraform_v0.14_breakdown.json", None, {}),
+    "example_plan.json": (
+        "breakdown_format_json.json",
+        "example_usage.yml",
+        {
+            # The usage file buys a 1-year all-upfront reserved instance; Infracost prices its
+            # hours at $0 a month. The built-in estimator knows on-demand prices only.
+            "aws_instance.zero_cost_instance": "reserved instance from the usage file",
+        },
+    ),
+}
+
+
+def _pairs(plan_name: str) -> list[tuple[str, Decimal, Decimal]]:
+    output, usage_file, skip = PAIRS[plan_name]
+    plan = json.loads((FIXTURES / "cost_plans" / plan_name).read_bytes())
+    usage = None
+    if usage_file:
+        usage = yaml.safe_load((FIXTURES / "infracost" / usage_file).read_text())["resource_usage"]
+    ours = {r.address: r for r in estimate_plan(plan, usage=usage).resources}
+    theirs = parse_infracost((FIXTURES / "infracost" / "json" / output).read_bytes())
+    rows = []
+    for resource in theirs.resources:
+        if resource.address in skip or resource.address not in ours:
+            continue
+        rows.append((resource.address, ours[resource.address].monthly_cost, resource.monthly_cost))
+    return rows
+
+
+def _error(ours: Decimal | None, theirs: Decimal | None) -> Decimal:
+    ours, theirs = ours or Decimal(0), theirs or Decimal(0)
+    if theirs == 0:
+        return Decimal(0) if ours == 0 else Decimal(1)
+    return abs(ours - theirs) / theirs
+
+
+@pytest.mark.parametrize("plan_name", sorted(PAIRS))
+def test_each_resource_within_five_percent_of_infracost(plan_name: str) -> None:
+    rows = _pairs(plan_name)
+    assert len(rows) >= 3
+    for address, ours, theirs in rows:
+        assert _error(ours, theirs) <= TOLERANCE, (address, ours, theirs)
+
+
+def test_agreement_summary() -> None:
+    rows = [row for plan in sorted(PAIRS) for row in _pairs(plan)]
+    errors = sorted(_error(ours, theirs) for _, ours, theirs in rows)
+    median, worst = statistics.median(errors), errors[-1]
+    print(
+        f"\nagreement with Infracost: {len(rows)} resources, "
+        f"median error {median * 100:.2f} %, worst {worst * 100:.2f} %"
+    )
+    for address, ours, theirs in rows:
+        print(f"  {address}: built-in {ours:.4f}, Infracost {theirs:.4f}")
+    assert len(rows) == 14 + 3  # every resource both estimators price is compared
+    assert worst <= TOLERANCE
+
+
+def test_the_plan_level_change_matches_infracost() -> None:
+    plan = json.loads((FIXTURES / "cost_plans" / "terraform_v0.14_plan.json").read_bytes())
+    ours = estimate_plan(plan)
+    theirs = parse_infracost(
+        (FIXTURES / "infracost" / "json" / "terraform_v0.14_breakdown.json").read_bytes()
+    )
+    assert ours.total_monthly_cost == theirs.total_monthly_cost == Decimal("81.122")
+    assert ours.diff_total_monthly_cost == theirs.diff_total_monthly_cost == Decimal("40.561")
+    assert [r.address for r in ours.changed_resources()] == [
+        r.address for r in theirs.changed_resources()
+    ]
