@@ -1,0 +1,1 @@
+"""What GitHub shows: comments (rendered, split, redacted), status texts, commands, budgets."""
