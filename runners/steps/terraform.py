@@ -10,7 +10,7 @@ from chalicelib.jobs import DETAIL_HEARTBEAT, StepSpec
 from runners.artifacts import sibling_prefix
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError
-from runners.plan_summary import summarize_plan
+from runners.plan_summary import plan_summary
 from runners.plugins import ensure_plugin_dir
 from runners.process import Completed, ProcessRunner
 from runners.terraform import Terraform, state_mark
@@ -81,7 +81,6 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
         _check(outcome.completed, "plan")
     shown = tf.show_json(plan_file)
     _check(shown, "show -json")
-    plan_json = json.loads(shown.stdout)
     # Recorded so that apply can refuse this plan once the state has moved on.
     meta = {
         "run_id": ctx.job.run_id,
@@ -91,7 +90,7 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
         "has_changes": outcome.has_changes,
         "state": state_mark(tf.state_pull()),
     }
-    summary = summarize_plan(plan_json)
+    summary = plan_summary(shown.stdout.encode())
     ctx.files["plan"] = plan_file
     store = ctx.store
     artifacts = {
@@ -103,8 +102,8 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     (ctx.scratch / "plan.json").write_text(shown.stdout)
     (ctx.scratch / "plan-meta.json").write_text(json.dumps(meta))
     ctx.files.update(plan_json=ctx.scratch / "plan.json", plan_meta=ctx.scratch / "plan-meta.json")
-    counts = summary["counts"]
-    note = ", ".join(f"{n} to {a}" for a, n in counts.items() if n) or "no changes"
+    changed = {a: n for a, n in summary["counts"].items() if n and a not in ("read", "no-op")}
+    note = ", ".join(f"{n} to {a}" for a, n in changed.items()) or "no changes"
     return StepOutcome(artifacts=artifacts, reason=note)
 
 

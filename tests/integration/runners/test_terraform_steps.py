@@ -44,8 +44,9 @@ def test_plan_then_apply_of_the_reviewed_plan(bench):
     assert [s["status"] for s in steps.values()] == ["succeeded"] * 4 + ["skipped"]
     assert "infracost" in steps["cost"]["reason"] or "INFRACOST" in steps["cost"]["reason"]
     summary = json.loads(_path(steps["plan"]["artifacts"]["plan_summary"]).read_text())
-    assert summary["counts"] == {"create": 1, "update": 0, "delete": 0, "replace": 0}
-    assert summary["resources"]["create"] == ["null_resource.app"]
+    assert summary["counts"]["create"] == 1 and summary["has_changes"]
+    assert [r["address"] for r in summary["resources"]["create"]] == ["null_resource.app"]
+    assert steps["plan"]["reason"] == "1 to create"
     meta = json.loads(_path(steps["plan"]["artifacts"]["plan_meta"]).read_text())
     assert meta["sha"] == sha and meta["state"]["serial"] is None  # no state yet
 

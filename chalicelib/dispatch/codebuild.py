@@ -1,0 +1,84 @@
+"""CodeBuild backend: ``StartBuild`` with the job in environment overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.dispatch._env import job_env
+from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
+from chalicelib.jobs import JobSpec
+
+_STATES: dict[str, RunnerState] = {
+    "IN_PROGRESS": "running",
+    "SUCCEEDED": "succeeded",
+    "FAILED": "failed",
+    "FAULT": "failed",
+    "TIMED_OUT": "failed",
+    "STOPPED": "stopped",
+}
+
+
+def build_start_build_kwargs(job: JobSpec, project_name: str) -> dict[str, Any]:
+    """The project (terraform/controller) carries ``runners/buildspec.yml`` as its buildspec
+    and the runner image; each build only brings its job."""
+    env = [{"name": k, "value": v, "type": "PLAINTEXT"} for k, v in job_env(job).items()]
+    return {
+        "projectName": project_name,
+        "environmentVariablesOverride": env,
+        "timeoutInMinutesOverride": job.timeout_minutes,
+        # A retried dispatch of the same run within CodeBuild's window starts no second build.
+        "idempotencyToken": job.run_id,
+    }
+
+
+def build_state(status: str) -> RunnerState:
+    """CodeBuild's ``buildStatus`` (API) or ``build-status`` (event) as a RunnerState."""
+    return _STATES.get(status, "unknown")
+
+
+class CodeBuildBackend:
+    name = "codebuild"
+
+    def __init__(self, project_name: str = "maestrops-runner", client=None) -> None:
+        self.project_name = project_name
+        self._client = client
+
+    @classmethod
+    def from_settings(cls, settings) -> CodeBuildBackend:
+        import os
+
+        return cls(os.environ.get("MAESTRO_CODEBUILD_PROJECT", "maestrops-runner"))
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+
+            self._client = boto3.client("codebuild")
+        return self._client
+
+    def start(self, job: JobSpec) -> RunnerRef:
+        from botocore.exceptions import ClientError
+
+        try:
+            build = self.client.start_build(**build_start_build_kwargs(job, self.project_name))
+        except ClientError as exc:
+            raise DispatchError(f"CodeBuild StartBuild failed: {exc}") from exc
+        return RunnerRef(backend=self.name, id=build["build"]["id"])
+
+    def status(self, ref: RunnerRef) -> RunnerState:
+        builds = self.client.batch_get_builds(ids=[ref.id]).get("builds") or []
+        return build_state(builds[0]["buildStatus"]) if builds else "unknown"
+
+    def cancel(self, ref: RunnerRef) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.stop_build(id=ref.id)
+        except ClientError as exc:
+            # Stopping a build that already ended is not an error for the controller.
+            if exc.response["Error"]["Code"] not in (
+                "InvalidInputException",
+                "ResourceNotFoundException",
+            ):
+                raise DispatchError(f"CodeBuild StopBuild failed: {exc}") from exc
