@@ -180,7 +180,7 @@ def _successor(
     message = f"{itype} is a previous generation; {target} costs less"
     if target == x86 and graviton in prices.ec2 and arch is None:
         more = (now - prices.ec2[graviton]) * HOURS_PER_MONTH
-        message += f" (Graviton {graviton} saves {money(more)} a month with an arm64 AMI)"
+        message += f"; Graviton {graviton} would save {money(more)} a month with an arm64 AMI"
     return Insight(
         rule="previous_generation", address=address, message=message, monthly_saving=saving
     )

@@ -108,7 +108,7 @@ def _rows(report: CostReport, rows: list[ResourceCost], *, baseline: bool) -> li
         out += [
             "",
             f"{USAGE_MARK} Usage-based: part of this cost depends on usage (requests, data, "
-            "storage) that the plan does not show; only the fixed part is counted.",
+            "storage); lines without usage values count as zero.",
         ]
     return [*out, ""]
 
@@ -158,7 +158,7 @@ def _insights(insights: Sequence[object], currency: str) -> list[str]:
         saving = getattr(insight, "monthly_saving", ZERO)
         address = getattr(insight, "address", "")
         message = getattr(insight, "message", "")
-        out.append(f"- `{_cell(address)}`: {message} (saves {money(saving, currency)}/month)")
+        out.append(f"- **{money(saving, currency)}/month**: `{_cell(address)}`: {message}")
     return [*out, ""]
 
 
