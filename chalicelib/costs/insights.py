@@ -177,7 +177,7 @@ def _successor(
     if target not in prices.ec2 or prices.ec2[target] >= now:
         return None
     saving = (now - prices.ec2[target]) * HOURS_PER_MONTH
-    message = f"{itype} is a previous generation; {target} costs less"
+    message = f"{itype} is an older generation; {target} costs less"
     if target == x86 and graviton in prices.ec2 and arch is None:
         more = (now - prices.ec2[graviton]) * HOURS_PER_MONTH
         message += f"; Graviton {graviton} would save {money(more)} a month with an arm64 AMI"
