@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from pathlib import Path
 
@@ -32,10 +33,14 @@ def rewrite_image_tags(text: str, images: dict[str, str]) -> tuple[str, list[str
     Returns the new text and the services changed. Comments, key order and quoting stay.
     """
     from ruamel.yaml import YAML  # lazy: only image runs need it
+    from ruamel.yaml.util import load_yaml_guess_indent
 
+    _, seq_indent, seq_offset = load_yaml_guess_indent(text)
     yaml = YAML()
     yaml.preserve_quotes = True
     yaml.width = 4096  # never re-wrap long lines
+    # Keep the file's own indentation: ruamel's defaults would re-indent nested lists.
+    yaml.indent(mapping=_mapping_indent(text), sequence=seq_indent, offset=seq_offset)
     doc = yaml.load(text)
     changed: list[str] = []
     for name, service in (doc.get("services") or {}).items():
@@ -48,9 +53,17 @@ def rewrite_image_tags(text: str, images: dict[str, str]) -> tuple[str, list[str
                 # type(image) keeps the scalar's quoting style (plain, '...' or "...").
                 service["image"] = type(image)(f"{repository}:{tag}")
                 changed.append(name)
+    if not changed:
+        return text, changed
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue(), changed
+
+
+def _mapping_indent(text: str) -> int:
+    """The indentation of the first nested key (compose files use 2 or 4)."""
+    match = re.search(r"^( +)[\w.-]+:", text, re.MULTILINE)
+    return len(match.group(1)) if match else 2
 
 
 def validate_compose(path: Path) -> tuple[bool, str]:

@@ -32,6 +32,9 @@ def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> l
     args = [binary, "-i", inventory, playbook]
     if params.get("connection"):
         args += ["-c", params["connection"]]
+    if params.get("connection") == "local":
+        # The play's modules run on this host: use the Python that runs Ansible itself.
+        args += ["-e", "ansible_python_interpreter={{ ansible_playbook_python }}"]
     if params.get("limit"):
         args += ["--limit", params["limit"]]
     for key, value in (params.get("extra_vars") or {}).items():

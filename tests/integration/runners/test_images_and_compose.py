@@ -1,0 +1,115 @@
+"""Image build with buildah into Debian's docker-registry on loopback, skopeo inspection,
+and the compose tag rewrite checked by check-jsonschema's compose schema, committed back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from runners.compose import rewrite_image_tags, validate_compose
+
+from .conftest import FIXTURES, git
+
+pytestmark = pytest.mark.slow
+COMPOSE = FIXTURES / "compose"
+
+
+@pytest.mark.parametrize("name", ["app-docker-compose.yml", "indented-docker-compose.yml"])
+def test_rewrite_keeps_real_compose_files_valid_and_only_changes_tags(tmp_path, name):
+    original = (COMPOSE / name).read_text()
+    path = tmp_path / "docker-compose.yml"
+    path.write_text(original)
+    assert validate_compose(path) == (True, "ok -- validation done")
+    text, changed = rewrite_image_tags(original, {"maestrops/backend": "9-abcdef0"})
+    path.write_text(text)
+    ok, message = validate_compose(path)
+    assert ok, message
+    assert changed == ["backend"]
+    old_lines, new_lines = original.splitlines(), text.splitlines()
+    assert len(old_lines) == len(new_lines)
+    differing = [(a, b) for a, b in zip(old_lines, new_lines, strict=True) if a != b]
+    assert len(differing) == 1 and "maestrops/backend:9-abcdef0" in differing[0][1]
+
+
+def test_invalid_compose_file_is_reported(tmp_path):
+    path = tmp_path / "docker-compose.yml"
+    path.write_text("services:\n  web:\n    image: [not, a, string]\n")
+    ok, message = validate_compose(path)
+    assert not ok and "image" in message
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def registry(tmp_path):
+    binary = shutil.which("docker-registry")
+    assert binary, "docker-registry is installed by scripts/setup/runners.sh"
+    port = _free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        "version: 0.1\nlog: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'registry-data'}}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+    )
+    proc = subprocess.Popen([binary, "serve", str(config)], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"localhost:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_build_push_and_commit_back(bench, registry):
+    bench.commit("images", "app")
+    shutil.copy(COMPOSE / "app-docker-compose.yml", bench.repo / "app" / "docker-compose.yml")
+    sha = bench.write_and_commit("app/.keep", "")
+    git(bench.repo, "branch", "-M", "integration")
+    origin = bench.root / "origin.git"
+    git(bench.root, "clone", "-q", "--bare", str(bench.repo), str(origin))
+    steps = [
+        (
+            "images",
+            "image_build",
+            {
+                "registry": registry,
+                "tls_verify": False,
+                "images": [{"name": "maestrops/backend", "context": "app/backend"}],
+            },
+        ),
+        ("compose", "compose_rewrite", {"compose_file": "docker-compose.yml"}),
+    ]
+    job = bench.job(
+        "ci-4", sha, steps, pipeline="ci-application", clone_url=str(origin),
+        branch="integration", run_number=4, working_dir="app",
+    )  # fmt: skip
+    assert bench.run(job) == 0, bench.steps_of("ci-4")
+
+    ref = f"{registry}/maestrops/backend:4-{sha[:7]}"
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", f"docker://{ref}"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(inspected.stdout)["RepoTags"] == [f"4-{sha[:7]}"]
+
+    pushed = git(origin, "log", "-1", "--format=%s", "integration")
+    assert pushed.endswith("[maestro-bot]") and f"4-{sha[:7]}" in pushed
+    compose = git(origin, "show", "integration:app/docker-compose.yml")
+    assert f"image: {registry}/maestrops/backend:4-{sha[:7]}" not in compose
+    assert f"image: maestrops/backend:4-{sha[:7]}" in compose
+    assert "# The notes application as deployed" in compose
+    diff = git(origin, "diff", "--stat", f"{sha}", "integration")
+    assert "1 file changed, 1 insertion(+), 1 deletion(-)" in diff

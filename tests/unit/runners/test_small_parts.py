@@ -1,0 +1,114 @@
+"""Pure pieces: stale-plan reasons, redaction, cost availability, tags, plugin layout, SSM."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from runners.plugins import ensure_plugin_dir, platform_dir
+from runners.process import ProcessRunner, redact, secret_values
+from runners.ssm_commands import (
+    build_apply_playbooks_kwargs,
+    build_shell_script_kwargs,
+    run_command,
+)
+from runners.steps.cost import unavailable_reason
+from runners.steps.deploy import SCRIPT, script_args
+from runners.steps.images import image_tag
+from runners.steps.terraform import stale_reason
+from runners.workspace import auth_env
+
+SHA = "0a3087a" + "1" * 33
+
+
+def test_stale_reason():
+    meta = {"sha": SHA, "state": {"serial": 4, "lineage": "L"}}
+    assert stale_reason(meta, SHA, {"serial": 4, "lineage": "L"}) is None
+    moved = stale_reason(meta, SHA, {"serial": 5, "lineage": "L"})
+    assert moved and "serial 4 -> 5, lineage same" in moved
+    assert "lineage changed" in stale_reason(meta, SHA, {"serial": 4, "lineage": "M"})
+    other = stale_reason(meta, "b" * 40, {"serial": 4, "lineage": "L"})
+    assert other and other.startswith("the plan was made for 0a3087a11111, not bbbbbbbbbbbb")
+
+
+def test_secrets_are_redacted(tmp_path):
+    env = {"GITHUB_TOKEN": "ghs_abcdef123456", "PATH": os.environ["PATH"], "HOME": "/root"}
+    assert secret_values(env) == ["ghs_abcdef123456"]
+    assert redact("token ghs_abcdef123456 used", ["ghs_abcdef123456"]) == "token *** used"
+    runner = ProcessRunner(tmp_path / "log", env, echo=False)
+    done = runner.run(["sh", "-c", 'echo "header: $GITHUB_TOKEN"'])
+    assert done.tail == "header: ***\n"
+    assert "ghs_" not in (tmp_path / "log").read_text()
+
+
+def test_git_token_goes_through_the_environment():
+    env = auth_env("https://github.com/acme/infra.git", {"MAESTRO_GIT_TOKEN": "t0ken"})
+    assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
+    assert env["GIT_CONFIG_VALUE_0"].startswith("Authorization: Basic ")
+    assert auth_env("/srv/repos/acme/infra", {"MAESTRO_GIT_TOKEN": "t0ken"}) == {}
+
+
+def test_cost_unavailable_reasons():
+    assert unavailable_reason(None, {}) == "no infracost binary on PATH"
+    assert unavailable_reason("/bin/infracost", {}) == "INFRACOST_API_KEY is not set"
+    assert unavailable_reason("/bin/infracost", {"INFRACOST_API_KEY": "k"}) is None
+
+
+def test_image_tag():
+    assert image_tag(4, SHA) == "4-0a3087a"
+
+
+def test_plugin_dir_layout(tmp_path):
+    ensure_plugin_dir(tmp_path)
+    ensure_plugin_dir(tmp_path)  # idempotent
+    target = tmp_path / "registry.terraform.io/hashicorp/null/2.1.2" / platform_dir()
+    (binary,) = target.iterdir()
+    assert binary.name == "terraform-provider-null_v2.1.2_x4"
+    assert os.access(binary, os.X_OK)
+
+
+def test_ansible_over_ssm_request():
+    kwargs = build_apply_playbooks_kwargs(
+        "s3://maestrops-artifacts/runs/r/ansible/playbooks.zip",
+        "monitoring.yml",
+        "Role",
+        "monitoring",
+        output_prefix="s3://maestrops-artifacts/runs/r/ssm/ansible",
+    )
+    assert kwargs["DocumentName"] == "AWS-ApplyAnsiblePlaybooks"
+    assert kwargs["Targets"] == [{"Key": "tag:Role", "Values": ["monitoring"]}]
+    assert kwargs["Parameters"]["SourceInfo"] == [
+        '{"path": "https://maestrops-artifacts.s3.amazonaws.com/runs/r/ansible/playbooks.zip"}'
+    ]
+    assert kwargs["OutputS3BucketName"] == "maestrops-artifacts"
+    assert kwargs["OutputS3KeyPrefix"] == "runs/r/ssm/ansible"
+
+
+def test_deploy_script_is_shipped_verbatim_to_ssm():
+    args = script_args({"secret_id": "app/prod", "health_url": "http://localhost/"}, "/opt/app")
+    kwargs = build_shell_script_kwargs(SCRIPT, args, "Role", "app")
+    commands = kwargs["Parameters"]["commands"]
+    assert SCRIPT.read_text().rstrip() in commands[2]
+    assert commands[3].startswith("bash \"$tmp\" '--app-dir' '/opt/app' '--secret-id' 'app/prod'")
+
+
+def test_run_command_polls_until_terminal():
+    class ScriptedSsm:
+        statuses = ["Pending", "InProgress", "Success"]
+
+        def send_command(self, **kwargs):
+            return {"Command": {"CommandId": "c-1"}}
+
+        def list_commands(self, CommandId):
+            return {"Commands": [{"Status": self.statuses.pop(0)}]}
+
+    slept: list[float] = []
+    assert run_command(ScriptedSsm(), {}, poll_seconds=2, sleep=slept.append) == ("c-1", "Success")
+    assert slept == [2, 2]
+
+
+@pytest.mark.parametrize("name", ["compose-deploy.sh"])
+def test_scripts_are_executable(name):
+    assert os.access(Path(SCRIPT).with_name(name), os.X_OK)
