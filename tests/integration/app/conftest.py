@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # --import-mode=importlib: make the sibling helper importable
 
 import notes_stack as stack  # noqa: E402
-
-FRONTEND = stack.APP / "frontend"
 
 
 def _load(name: str, path: Path):
@@ -32,38 +28,23 @@ def _load(name: str, path: Path):
 pgcluster = _load("notes_pgcluster", stack.BACKEND / "tests" / "pgcluster.py")
 
 
-def npm(*args: str, cwd: Path = FRONTEND) -> subprocess.CompletedProcess[str]:
-    if not (FRONTEND / "node_modules").is_dir():
-        pytest.fail("app/frontend/node_modules missing: run scripts/setup/app.sh")
-    return subprocess.run(["npm", *args], cwd=cwd, capture_output=True, text=True, check=False)
-
-
 @pytest.fixture(scope="session")
 def frontend_dist() -> Iterator[Path]:
     """The production build (type check + vite build), into a temp dir, once."""
     with tempfile.TemporaryDirectory(prefix="notes-dist-") as out:
-        result = npm("run", "build", "--", "--outDir", out, "--emptyOutDir")
+        result = stack.npm("run", "build", "--", "--outDir", out, "--emptyOutDir")
         assert result.returncode == 0, result.stdout + result.stderr
         yield Path(out)
 
 
-@dataclass(frozen=True)
-class Stack:
-    http_port: int
-    https_port: int
-    domain: str
-
-    @property
-    def base_url(self) -> str:
-        return f"https://{self.domain}:{self.https_port}"
-
-
 @pytest.fixture(scope="session")
-def app_stack(frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def app_stack(
+    frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[stack.Stack]:
     """PostgreSQL, uvicorn, the built frontend and Traefik, all on loopback."""
     ports = [pgcluster.free_port() for _ in range(5)]
     backend_port, static_port, http_port, https_port, ping_port = ports
-    site = Stack(http_port=http_port, https_port=https_port, domain="localhost")
+    site = stack.Stack(http_port=http_port, https_port=https_port, domain="localhost")
     with pgcluster.running_cluster() as cluster:
         procs = [stack.start_backend(cluster.url, backend_port)]
         try:
@@ -81,7 +62,7 @@ def app_stack(frontend_dist: Path, tmp_path_factory: pytest.TempPathFactory) -> 
                 stack.stop(proc)
 
 
-def _traefik_args(site: Stack, ping_port: int, workdir: Path) -> list[str]:
+def _traefik_args(site: stack.Stack, ping_port: int, workdir: Path) -> list[str]:
     command = stack.compose()["services"]["traefik"]["command"]
     closed_port = pgcluster.free_port()  # nothing listens: ACME fails fast, on loopback
     args = stack.traefik_args(

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
@@ -20,6 +21,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 APP = REPO / "app"
 BACKEND = APP / "backend"
+FRONTEND = APP / "frontend"
 VENV_BIN = Path(sys.executable).parent
 
 # Static options the test replaces; every one must exist in the compose file.
@@ -30,6 +32,27 @@ REPLACED = (
     "--certificatesresolvers.letsencrypt.acme.storage",
     "--certificatesresolvers.letsencrypt.acme.email",
 )
+
+
+@dataclass(frozen=True)
+class Stack:
+    """Where the running stack answers: Traefik's two entry points on loopback."""
+
+    http_port: int
+    https_port: int
+    domain: str
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.domain}:{self.https_port}"
+
+
+def npm(*args: str) -> subprocess.CompletedProcess[str]:
+    """npm in app/frontend; its packages come from scripts/setup/app.sh."""
+    if not (FRONTEND / "node_modules").is_dir():
+        raise RuntimeError("app/frontend/node_modules missing: run scripts/setup/app.sh")
+    argv = ["npm", *args]
+    return subprocess.run(argv, cwd=FRONTEND, capture_output=True, text=True, check=False)
 
 
 def compose() -> dict:

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import FRONTEND, npm
+from notes_stack import FRONTEND, npm
 
 
 def test_vitest_suite_passes(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import subprocess
 
 import notes_stack as stack
 import pytest
-from conftest import FRONTEND, Stack
+from notes_stack import FRONTEND, Stack
 
 pytestmark = pytest.mark.slow
 
