@@ -62,7 +62,9 @@ class RunnerEventHandler:
         try:
             return self._apply(detail_type, event)
         except TransitionConflictError as exc:
-            logger.info("late or duplicate event ignored", extra={"run": event.run_id, "why": str(exc)})
+            logger.info(
+                "late or duplicate event ignored", extra={"run": event.run_id, "why": str(exc)}
+            )
         except RunNotFoundError:
             logger.warning("event for an unknown run", extra={"run": event.run_id})
         return None

@@ -60,7 +60,9 @@ class Dispatcher:
         if decision.supersede_pr is not None and runs:
             self._supersede_older_plans(trigger, runs[0])
         if decision.ignored and not runs:
-            logger.info("nothing to start", extra={"reason": decision.ignored, "repo": trigger.repo})
+            logger.info(
+                "nothing to start", extra={"reason": decision.ignored, "repo": trigger.repo}
+            )
         return runs
 
     def _load_config(self, trigger: Trigger) -> GitOpsConfig:
@@ -198,7 +200,9 @@ class Dispatcher:
         if not run.runner_ref:
             return
         try:
-            self._backends.get(run.backend).cancel(RunnerRef(backend=run.backend or "", id=run.runner_ref))
+            self._backends.get(run.backend).cancel(
+                RunnerRef(backend=run.backend or "", id=run.runner_ref)
+            )
         except DispatchError as exc:
             logger.warning("runner not cancelled", extra={"run": run.id, "error": str(exc)})
 

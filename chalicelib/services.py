@@ -21,19 +21,19 @@ class Services:
             setattr(self, name, value)  # shadows the cached_property of the same name
 
     @cached_property
-    def ingress(self):  # noqa: ANN201
+    def ingress(self):
         from chalicelib.ingress import WebhookIngress
 
         return WebhookIngress(self.settings, self.webhook_secret, self.queue, self.persistence)
 
     @cached_property
-    def persistence(self):  # noqa: ANN201
+    def persistence(self):
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
         return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
 
     @cached_property
-    def queue(self):  # noqa: ANN201
+    def queue(self):
         from chalicelib.queue.sqs import SqsQueue
 
         return SqsQueue(self.settings.queue_url)
@@ -47,13 +47,13 @@ class Services:
         return secret.encode() if isinstance(secret, str) else bytes(secret)
 
     @cached_property
-    def store(self):  # noqa: ANN201
+    def store(self):
         from chalicelib.store.dynamodb import DynamoRunStore
 
         return DynamoRunStore(self.settings.table)
 
     @cached_property
-    def githost(self):  # noqa: ANN201
+    def githost(self):
         if self.settings.repos_dir:
             from chalicelib.githost.local import LocalGitHost
 
@@ -64,19 +64,19 @@ class Services:
         return GitHubHost.from_settings(self.settings)
 
     @cached_property
-    def backends(self):  # noqa: ANN201
+    def backends(self):
         from chalicelib.dispatch.registry import BackendRegistry
 
         return BackendRegistry(self.settings)
 
     @cached_property
-    def dispatcher(self):  # noqa: ANN201
+    def dispatcher(self):
         from chalicelib.dispatcher import Dispatcher
 
         return Dispatcher(self.settings, self.store, self.githost, self.backends)
 
     @cached_property
-    def runner_events(self):  # noqa: ANN201
+    def runner_events(self):
         from chalicelib.completion import RunnerEventHandler
 
         return RunnerEventHandler(self.settings, self.store, self.githost, self.dispatcher)

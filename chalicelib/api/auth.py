@@ -16,7 +16,7 @@ def route_authorizer() -> IAMAuthorizer | None:
     return None if os.environ.get("MAESTRO_API_AUTH", "iam") == "token" else IAMAuthorizer()
 
 
-def bearer_token_problem(expected: str | None, header: str | None):  # noqa: ANN201
+def bearer_token_problem(expected: str | None, header: str | None):
     """``None`` when the request may go on, else the 401 response."""
     if not expected:
         return None

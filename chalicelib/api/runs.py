@@ -15,7 +15,7 @@ _authorizer = route_authorizer()
 
 
 @runs_api.route("/runs", methods=["GET"], authorizer=_authorizer)
-def list_runs():  # noqa: ANN201
+def list_runs():
     if (denied := _denied()) is not None:
         return denied
     params = runs_api.current_request.query_params or {}
@@ -28,7 +28,7 @@ def list_runs():  # noqa: ANN201
 
 
 @runs_api.route("/runs/{run_id}", methods=["GET"], authorizer=_authorizer)
-def get_run(run_id: str):  # noqa: ANN201
+def get_run(run_id: str):
     if (denied := _denied()) is not None:
         return denied
     try:
@@ -37,6 +37,6 @@ def get_run(run_id: str):  # noqa: ANN201
         return response_for(exc)
 
 
-def _denied():  # noqa: ANN202
+def _denied():
     headers = runs_api.current_request.headers
     return bearer_token_problem(get_services().settings.api_token, headers.get("authorization"))

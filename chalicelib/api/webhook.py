@@ -11,7 +11,7 @@ webhook = Blueprint(__name__)
 
 
 @webhook.route("/webhooks/github", methods=["POST"], content_types=["application/json"])
-def receive_github_webhook():  # noqa: ANN201
+def receive_github_webhook():
     request = webhook.current_request
     outcome = get_services().ingress.handle(request.headers, request.raw_body or b"")
     return json_response(outcome.status, outcome.body)

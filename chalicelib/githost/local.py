@@ -49,7 +49,7 @@ class LocalGitHost:
 
     def _repo_dir(self, repo: str) -> Path:
         git_dir = self._repos / repo
-        if ".." in Path(repo).parts or not (git_dir / ".git").exists() and not git_dir.is_dir():
+        if ".." in Path(repo).parts or (not (git_dir / ".git").exists() and not git_dir.is_dir()):
             raise GitHostError(f"no local repository for {repo} under {self._repos}")
         return git_dir
 

@@ -79,9 +79,7 @@ class DynamoRunStore:
 
     def create(self, run: Run) -> Run:
         try:
-            self._table.put_item(
-                Item=run_to_item(run), ConditionExpression=Attr("pk").not_exists()
-            )
+            self._table.put_item(Item=run_to_item(run), ConditionExpression=Attr("pk").not_exists())
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 raise RunExistsError(f"run {run.id} already exists") from None
@@ -129,9 +127,10 @@ class DynamoRunStore:
         condition: ConditionBase,
         target: RunStatus | None,
     ) -> Run:
-        names = {f"#f{i}": name for i, name in enumerate(changes)}
-        values = {f":v{i}": _to_attribute(name, value) for i, (name, value) in enumerate(changes.items())}
-        expression = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(changes)))
+        # boto3 names the condition's placeholders #n0/:v0...; ours must not collide.
+        names = {f"#set{i}": name for i, name in enumerate(changes)}
+        values = {f":set{i}": _to_attribute(k, v) for i, (k, v) in enumerate(changes.items())}
+        expression = "SET " + ", ".join(f"#set{i} = :set{i}" for i in range(len(changes)))
         try:
             response = self._table.update_item(
                 Key=run_key(run_id),

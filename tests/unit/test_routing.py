@@ -12,15 +12,28 @@ SHA = "a" * 40
 
 def push(branch: str | None, message: str = "change", deleted: bool = False) -> Trigger:
     return Trigger(
-        delivery_id="d", event="push", repo="o/r", sha=SHA, branch=branch,
-        commit_message=message, deleted=deleted,
+        delivery_id="d",
+        event="push",
+        repo="o/r",
+        sha=SHA,
+        branch=branch,
+        commit_message=message,
+        deleted=deleted,
     )
 
 
 def pr(action: str, head: str, base: str, merged: bool = False, fork: bool = False) -> Trigger:
     return Trigger(
-        delivery_id="d", event="pull_request", action=action, repo="o/r", sha=SHA,
-        branch=head, base_branch=base, pr=7, merged=merged, from_fork=fork,
+        delivery_id="d",
+        event="pull_request",
+        action=action,
+        repo="o/r",
+        sha=SHA,
+        branch=head,
+        base_branch=base,
+        pr=7,
+        merged=merged,
+        from_fork=fork,
     )
 
 
@@ -93,7 +106,10 @@ allowed_edges:
   - {from: hotfix, to: main}
 """
     )
-    assert route(pr("opened", "hotfix", "main"), config).requests[0].pipeline == Pipeline.TERRAFORM_PLAN
+    assert (
+        route(pr("opened", "hotfix", "main"), config).requests[0].pipeline
+        == Pipeline.TERRAFORM_PLAN
+    )
     assert route(push("dev"), config).requests[0].pipeline == Pipeline.TERRAFORM_VALIDATE
 
 
@@ -117,7 +133,10 @@ def test_apply_chains_monitoring_only_on_success() -> None:
     ("text", "message"),
     [
         ("terraform: [1, 2]", "terraform: Input should be a valid dictionary"),
-        ("pipelines: {terraform-plan: {timeout_minutes: 0}}", "pipelines.terraform-plan.timeout_minutes"),
+        (
+            "pipelines: {terraform-plan: {timeout_minutes: 0}}",
+            "pipelines.terraform-plan.timeout_minutes",
+        ),
         ("pipelines: {deploy-everything: {}}", "pipelines.deploy-everything"),
         ("unknown_key: 1", "unknown_key: Extra inputs are not permitted"),
         ("comments: {behaviour: shout}", "comments.behaviour"),

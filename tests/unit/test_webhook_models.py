@@ -22,7 +22,9 @@ def octokit_examples() -> list[tuple[str, str, dict]]:
         for event in json.loads(index.read_text()):
             if event["name"] in SUPPORTED_EVENTS:
                 for number, example in enumerate(event["examples"]):
-                    found.append((f"{index.parent.name}/{event['name']}#{number}", event["name"], example))
+                    found.append(
+                        (f"{index.parent.name}/{event['name']}#{number}", event["name"], example)
+                    )
     return found
 
 
@@ -37,8 +39,14 @@ def test_every_octokit_example_of_the_supported_events_parses() -> None:
 
 
 def test_push_trigger_carries_branch_sha_and_message() -> None:
-    trigger = trigger_from_payload("push", "d1", json.dumps(push("infra_features", "c" * 40)).encode())
-    assert (trigger.branch, trigger.sha, trigger.commit_message) == ("infra_features", "c" * 40, "change")
+    trigger = trigger_from_payload(
+        "push", "d1", json.dumps(push("infra_features", "c" * 40)).encode()
+    )
+    assert (trigger.branch, trigger.sha, trigger.commit_message) == (
+        "infra_features",
+        "c" * 40,
+        "change",
+    )
 
 
 def test_tag_push_has_no_branch() -> None:
