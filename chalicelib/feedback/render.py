@@ -175,12 +175,25 @@ def _full_plan_lines(
     plan: PlanOverview | None, plan_text: str | None, sensitive: Sequence[str]
 ) -> list[str]:
     if plan_text is not None:
-        text = plan_text.rstrip("\n")
+        text = "\n".join(_diff_line(line) for line in plan_text.rstrip("\n").split("\n"))
     elif plan is not None:
         text = "\n".join(render_plan_diff(plan))
     else:
         return []
     return redact(text, sensitive).split("\n") if text else []
+
+
+_TERRAFORM_SYMBOLS = {"+": "+", "-": "-", "~": "!", "-/+": "-/+", "+/-": "+/-", "<=": "<="}
+
+
+def _diff_line(line: str) -> str:
+    """Move Terraform's change symbol to column 0 so that a ``diff`` block colours the line."""
+    stripped = line.lstrip(" ")
+    symbol, _, rest = stripped.partition(" ")
+    if symbol not in _TERRAFORM_SYMBOLS or not rest:
+        return line
+    indent = len(line) - len(stripped)
+    return f"{_TERRAFORM_SYMBOLS[symbol]}{' ' * indent} {rest}"  # same width as before
 
 
 def _redacted(section: Section, sensitive: Sequence[str]) -> Section:

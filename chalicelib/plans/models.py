@@ -57,6 +57,13 @@ class OutputChange(_Model):
     actions: list[str]
 
 
+class OutputChangeValues(OutputChange):
+    before: Any = None
+    after: Any = None
+    before_sensitive: Any = None
+    after_sensitive: Any = None
+
+
 class PlanOverview(_Model):
     format_version: str
     terraform_version: str | None = None
@@ -68,6 +75,7 @@ class PlanOverview(_Model):
 
 class Plan(PlanOverview):
     resource_changes: list[ResourceChange] = Field(default_factory=list)  # type: ignore[assignment]
+    output_changes: dict[str, OutputChangeValues] = Field(default_factory=dict)  # type: ignore[assignment]
 
 
 def decode_plan_bytes(data: bytes) -> bytes:

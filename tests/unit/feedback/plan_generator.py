@@ -42,7 +42,11 @@ def _instance(index: int, size: str) -> dict[str, Any]:
 def _change(index: int) -> dict[str, Any]:
     kind = action_of(index)
     before = None if kind == "create" else _instance(index, "t3.micro")
-    after = None if kind == "delete" else _instance(index, "t3.small" if kind == "update" else "t3.micro")
+    after = (
+        None
+        if kind == "delete"
+        else _instance(index, "t3.small" if kind == "update" else "t3.micro")
+    )
     change: dict[str, Any] = {
         "actions": ACTIONS_BY_KIND[kind],
         "before": before,

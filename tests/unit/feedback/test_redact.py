@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.feedback.redact import REDACTED, redact, sensitive_values
+from chalicelib.feedback.render import render_plan_comments_from_json
+
+from .conftest import make_context
+
+SECRET_SAMPLES = [
+    ("aws key id AKIAIOSFODNN7EXAMPLE in text", "AKIAIOSFODNN7EXAMPLE"),
+    ("GITHUB_TOKEN=ghp_" + "a1B2" * 9, "ghp_"),
+    ("token github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "github_pat_"),
+    ("slack xoxb-123456789012-abcdefghijkl", "xoxb-"),
+    ("jwt eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ", "eyJhbGci"),
+    ("git clone https://deploy:hunter22@git.example.com/x.git", "hunter22"),
+    ('password = "correct horse"', "correct horse"),
+    ('  ~ db_password = "old-one" -> "new-one"', "new-one"),
+    ('"client_secret": "s3cr3t-value"', "s3cr3t-value"),
+    ("export API_KEY=abcdef123456", "abcdef123456"),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\nAbCd\n-----END RSA PRIVATE KEY-----",
+        "MIIEpAIBAAKCAQEA",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "secret"), SECRET_SAMPLES)
+def test_secret_looking_strings_are_masked(text: str, secret: str) -> None:
+    out = redact(text)
+    assert secret not in out
+    assert REDACTED in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token = (sensitive value)",
+        "password = (known after apply)",
+        "token_count = 5",
+        "secret_name = null",
+        "+ aws_instance.web will be created",
+        'ami = "ami-0123456789abcdef0"',
+    ],
+)
+def test_ordinary_plan_lines_stay(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_known_sensitive_values_are_masked_everywhere() -> None:
+    assert redact("echo Tr0ub4dor in a log", {"Tr0ub4dor", "ab"}) == f"echo {REDACTED} in a log"
+
+
+def test_sensitive_values_follow_terraform_marks() -> None:
+    value = {"name": "db", "password": "pw-123456", "nested": [{"k": "v-secret"}, {"k": "plain"}]}
+    marks = {"password": True, "nested": [{"k": True}, {}]}
+
+    assert sensitive_values([(value, marks)]) == {"pw-123456", "v-secret"}
+    assert sensitive_values([(value, True)]) == {"db", "pw-123456", "v-secret", "plain"}
+    assert sensitive_values([(value, False)]) == set()
+
+
+def test_plan_comment_never_shows_a_sensitive_value_even_when_it_leaks_elsewhere() -> None:
+    secret = "Zq9-very-private-value"
+    after = {"password": secret, "user_data": f"#!/bin/sh\necho {secret}\n", "name": "db"}
+    doc = {
+        "format_version": "1.2",
+        "resource_changes": [
+            {
+                "address": "aws_db_instance.main",
+                "type": "aws_db_instance",
+                "name": "main",
+                "change": {
+                    "actions": ["create"],
+                    "before": None,
+                    "after": after,
+                    "after_unknown": {},
+                    "after_sensitive": {"password": True},
+                },
+            }
+        ],
+        "output_changes": {
+            "dsn": {
+                "actions": ["create"],
+                "after": f"postgres://db/{secret}",
+                "after_sensitive": True,
+            }
+        },
+    }
+    _, comments = render_plan_comments_from_json(json.dumps(doc).encode(), make_context())
+
+    text = "\n".join(comments)
+    assert secret not in text
+    assert "password = (sensitive value)" in text
+    assert f'user_data = "#!/bin/sh\\necho {REDACTED}\\n"' in text
+
+
+def test_plan_text_and_log_tail_are_redacted() -> None:
+    from chalicelib.feedback.render import render_result_comments
+
+    comments = render_result_comments(
+        make_context("terraform-apply"),
+        succeeded=False,
+        headline="Apply failed.",
+        failed_step="terraform_apply",
+        log_tail="Error: auth failed for AKIAIOSFODNN7EXAMPLE\n",
+    )
+    assert "AKIAIOSFODNN7EXAMPLE" not in comments[0]
