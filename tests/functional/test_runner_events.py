@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalice.test import Client
+
+from app import app
+from chalicelib.jobs import (
+    DETAIL_HEARTBEAT,
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+)
+from chalicelib.reaper import reap
+from chalicelib.runs.model import RunStatus, utc_now
+from tests.functional.conftest import Controller
+from tests.functional.test_dispatcher import deliver
+from tests.payloads import pull_request, push
+
+
+def send(client: Client, detail_type: str, detail: dict) -> None:
+    event = client.events.generate_cw_event(
+        source="maestrops.runner", detail_type=detail_type, detail=detail, resources=[]
+    )
+    client.lambda_.invoke("on_runner_event", event)
+
+
+def started_run(controller: Controller, client: Client, payload: dict, event: str) -> str:
+    deliver(controller, client, event, payload, "d-start")
+    [job] = controller.backend.jobs
+    return job.run_id
+
+
+def test_started_then_finished_with_artifacts(controller: Controller) -> None:
+    sha = controller.commit()
+    store = controller.services.store
+    with Client(app) as client:
+        run_id = started_run(controller, client, push("infra_features", sha), "push")
+        send(client, DETAIL_RUN_STARTED, {"run_id": run_id, "sequence": 1, "status": "running"})
+        assert store.get(run_id).status == RunStatus.RUNNING
+        send(client, DETAIL_HEARTBEAT, {"run_id": run_id, "sequence": 2})
+        assert store.get(run_id).heartbeat_at is not None
+        step = {"name": "fmt", "kind": "terraform_fmt", "status": "succeeded", "exit_code": 0}
+        step["artifacts"] = {"fmt.log": "s3://b/runs/x/fmt.log"}
+        send(client, DETAIL_STEP_FINISHED, {"run_id": run_id, "sequence": 3, "step": step})
+        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 4, "status": "succeeded"})
+    run = store.get(run_id)
+    assert run.status == RunStatus.SUCCEEDED and run.finished_at
+    assert run.artifacts == {"fmt.log": "s3://b/runs/x/fmt.log"}
+    statuses = [r for r in controller.outbox_records() if r["kind"] == "status"]
+    assert [s["state"] for s in statuses] == ["pending", "success"]
+
+
+def test_late_and_duplicate_events_never_move_a_run_backwards(controller: Controller) -> None:
+    sha = controller.commit()
+    store = controller.services.store
+    with Client(app) as client:
+        run_id = started_run(controller, client, push("infra_features", sha), "push")
+        finished = {"run_id": run_id, "sequence": 5, "status": "failed", "failed_step": "fmt"}
+        finished["step"] = {
+            "name": "fmt", "kind": "terraform_fmt", "status": "failed", "exit_code": 3,
+            "log_tail": "main.tf", "reason": "files need formatting",
+        }  # fmt: skip
+        send(client, DETAIL_RUN_FINISHED, finished)
+        send(client, DETAIL_RUN_STARTED, {"run_id": run_id, "sequence": 1, "status": "running"})
+        send(client, DETAIL_RUN_FINISHED, {**finished, "status": "succeeded"})
+    run = store.get(run_id)
+    assert run.status == RunStatus.FAILED and run.failed_step == "fmt"
+    assert "files need formatting" in (run.error or "") and "main.tf" in (run.error or "")
+
+
+def test_successful_apply_chains_monitoring_and_comments_on_the_pr(controller: Controller) -> None:
+    sha = controller.commit()
+    store = controller.services.store
+    merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
+    with Client(app) as client:
+        run_id = started_run(controller, client, merged, "pull_request")
+        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 9, "status": "succeeded"})
+        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 9, "status": "succeeded"})
+    pipelines = [job.pipeline.value for job in controller.backend.jobs]
+    assert pipelines == ["terraform-apply", "ansible-monitoring"]
+    chained = store.get(controller.backend.jobs[1].run_id)
+    assert chained.status == RunStatus.DISPATCHED and chained.pr == 7
+    comments = [r for r in controller.outbox_records() if r["kind"] == "comment"]
+    assert comments and comments[0]["thread"] == "terraform-apply"
+
+
+def test_reaper_times_out_overdue_runs_only(controller: Controller) -> None:
+    sha = controller.commit()
+    store = controller.services.store
+    with Client(app) as client:
+        run_id = started_run(controller, client, push("infra_features", sha), "push")
+    backends = controller.services.backends
+    assert reap(store, backends, now=lambda: utc_now() + timedelta(minutes=5)) == []
+    [reaped] = reap(store, backends, now=lambda: utc_now() + timedelta(minutes=61))
+    assert reaped.id == run_id and store.get(run_id).status == RunStatus.TIMED_OUT
+    assert controller.backend.cancelled == [run_id]
