@@ -42,16 +42,22 @@ def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> l
     return args
 
 
+def _inventory_path(ctx: RunContext, given: str | None) -> str:
+    """A file of the repository when it has one by that name, else the generated one."""
+    if given and (ctx.repo_dir / given).is_file():
+        return str(ctx.repo_dir / given)
+    if "inventory" in ctx.files:
+        return str(ctx.files["inventory"])
+    raise StepFailedError("no inventory: give params.inventory or run the inventory step first")
+
+
 def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     if step.params.get("mode") == "ssm":
         return _playbook_ssm(ctx, step)
     binary = find_tool("ansible-playbook", ctx.env)
     if not binary:
         raise StepFailedError("ansible-playbook is not installed")
-    inv = step.params.get("inventory")
-    inventory_path = str(ctx.repo_dir / inv) if inv else str(ctx.files.get("inventory", ""))
-    if not inventory_path:
-        raise StepFailedError("no inventory: give params.inventory or run the inventory step")
+    inventory_path = _inventory_path(ctx, step.params.get("inventory"))
     params = {"connection": "local" if ctx.local_mode else None, **step.params}
     args = playbook_args(binary, step.params["playbook"], inventory_path, params)
     env = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}

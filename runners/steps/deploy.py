@@ -14,9 +14,13 @@ from runners.tools import find_tool
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compose-deploy.sh"
 
 
+DEFAULT_APP_DIR = "/opt/maestrops/app"
+
+
 def script_args(params: dict, app_dir: str) -> list[str]:
+    """Arguments of compose-deploy.sh; the compose file sits in ``app_dir`` on the host."""
     args = ["--app-dir", app_dir, "--secret-id", params["secret_id"]]
-    args += ["--compose-file", params.get("compose_file", "docker-compose.yml")]
+    args += ["--compose-file", Path(params.get("compose_file", "docker-compose.yml")).name]
     if params.get("health_url"):
         args += ["--health-url", params["health_url"]]
     if params.get("health_host"):
@@ -35,26 +39,37 @@ def engine_reason(ctx: RunContext, proc: ProcessRunner) -> str | None:
     return None
 
 
+def deploy_params(ctx: RunContext, params: dict) -> dict:
+    """The step's parameters completed from the job's (secret id, domain for the health URL)."""
+    job = ctx.job.parameters
+    merged = {"secret_id": job.get("secret_id") or f"maestrops/{ctx.job.repo}/app", **params}
+    if "health_url" not in merged and merged.get("health_path"):
+        merged["health_url"] = "http://127.0.0.1" + merged["health_path"]  # Traefik on the host
+        merged.setdefault("health_host", job.get("domain"))
+    return merged
+
+
 def compose_deploy(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    params = deploy_params(ctx, step.params)
     if ctx.local_mode:
         reason = engine_reason(ctx, proc)
         if reason:
             raise StepSkippedError(reason)
-        done = proc.run(["bash", str(SCRIPT), *script_args(step.params, str(ctx.work_dir))])
+        done = proc.run(["bash", str(SCRIPT), *script_args(params, str(ctx.work_dir))])
         if done.returncode != 0:
             raise StepFailedError(f"compose deploy exited {done.returncode}", done.returncode)
         return StepOutcome()
-    return _deploy_ssm(ctx, step)
+    return _deploy_ssm(ctx, params)
 
 
-def _deploy_ssm(ctx: RunContext, step: StepSpec) -> StepOutcome:
+def _deploy_ssm(ctx: RunContext, params: dict) -> StepOutcome:
     import boto3  # lazy: only AWS runs reach here
 
     kwargs = build_shell_script_kwargs(
         SCRIPT,
-        script_args(step.params, step.params.get("app_dir", "/opt/app")),
-        step.params.get("tag_key", "Role"),
-        step.params.get("tag_value", "app"),
+        script_args(params, params.get("app_dir", DEFAULT_APP_DIR)),
+        params.get("tag_key", "Role"),
+        params.get("tag_value", "app"),
         output_prefix=ctx.store.prefix + "ssm/deploy",
     )
     command_id, status = run_command(boto3.client("ssm"), kwargs)

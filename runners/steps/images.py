@@ -62,7 +62,9 @@ def _authfile(ctx: RunContext, registry: str, secret_id: str | None) -> list[str
 
 def build(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     params = step.params
-    registry = params["registry"]
+    registry = _setting(ctx, params, "registry", "MAESTRO_REGISTRY")
+    if not registry:
+        raise StepFailedError("no registry: set params.registry, job parameter or MAESTRO_REGISTRY")
     tls = "--tls-verify=" + ("true" if params.get("tls_verify", True) else "false")
     base = _builder(ctx, proc)
     auth = _authfile(ctx, registry, params.get("registry_secret"))
@@ -96,11 +98,24 @@ def build(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     return StepOutcome(artifacts={"images": ctx.store.put_file("images.json", path)})
 
 
+def _setting(ctx: RunContext, params: dict[str, Any], name: str, env: str) -> str | None:
+    """A step parameter, else the job's parameters, else the runner's environment."""
+    return params.get(name) or ctx.job.parameters.get(name) or ctx.env.get(env)
+
+
 def _tags_wanted(ctx: RunContext, params: dict[str, Any]) -> dict[str, str]:
-    if params.get("images"):
-        return dict(params["images"])
+    """Repository -> tag: ``images`` as that mapping, or as names tagged by this run."""
+    images = params.get("images")
+    if isinstance(images, dict):
+        return dict(images)
     tag = ctx.outputs.get("image_tag") or image_tag(ctx.job.run_number, ctx.job.sha)
-    return {name: tag for name in ctx.outputs.get("images", {})}
+    return {name: tag for name in (images or ctx.outputs.get("images", {}))}
+
+
+def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
+    """A path given relative to the repository root, or else to the working directory."""
+    from_root = ctx.repo_dir / relative
+    return from_root if from_root.exists() else ctx.work_dir / relative
 
 
 def _git(proc: ProcessRunner, repo: Path, *args: str) -> None:
@@ -110,7 +125,7 @@ def _git(proc: ProcessRunner, repo: Path, *args: str) -> None:
 
 
 def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
-    path = ctx.work_dir / step.params.get("compose_file", "docker-compose.yml")
+    path = resolve_in_checkout(ctx, step.params.get("compose_file", "docker-compose.yml"))
     for when in ("before", "after"):
         ok, message = validate_compose(path)
         if not ok:

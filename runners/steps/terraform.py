@@ -53,12 +53,23 @@ def _write_backend_override(work_dir: Path, state_path: str) -> None:
     (work_dir / BACKEND_OVERRIDE).write_text(body)
 
 
+def local_state_path(ctx: RunContext) -> Path:
+    """Local mode's state file, beside the events directory: one per repo, dir, workspace."""
+    assert ctx.job.callback.local_dir is not None
+    job = ctx.job
+    base = Path(ctx.job.callback.local_dir).resolve().parent / "state" / job.repo
+    return base / job.working_dir.strip("/").replace("/", "__") / f"{job.workspace}.tfstate"
+
+
 def init(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     params = step.params
     backend = bool(params.get("backend", True))
-    if backend and params.get("state_path"):
-        Path(params["state_path"]).parent.mkdir(parents=True, exist_ok=True)
-        _write_backend_override(ctx.work_dir, params["state_path"])
+    state_path = params.get("state_path")
+    if backend and not state_path and ctx.local_mode:
+        state_path = str(local_state_path(ctx))
+    if backend and state_path:
+        Path(state_path).parent.mkdir(parents=True, exist_ok=True)
+        _write_backend_override(ctx.work_dir, state_path)
     done = _tf(ctx, proc).init(
         backend=backend,
         backend_config={k: str(v) for k, v in (params.get("backend_config") or {}).items()},

@@ -87,7 +87,9 @@ def test_ansible_over_ssm_request():
 
 
 def test_deploy_script_is_shipped_verbatim_to_ssm():
-    args = script_args({"secret_id": "app/prod", "health_url": "http://localhost/"}, "/opt/app")
+    params = {"secret_id": "app/prod", "compose_file": "app/docker-compose.yml"}
+    args = script_args(params, "/opt/app")
+    assert args[-2:] == ["--compose-file", "docker-compose.yml"]
     kwargs = build_shell_script_kwargs(SCRIPT, args, "Role", "app")
     commands = kwargs["Parameters"]["commands"]
     assert SCRIPT.read_text().rstrip() in commands[2]
