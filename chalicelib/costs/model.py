@@ -127,5 +127,10 @@ class CostReport(_Frozen):
         return tuple(u for u in self.unpriced if u.action not in ("", "no-op", "read"))
 
     @property
+    def errors(self) -> tuple[tuple[str, str], ...]:
+        """(project, message) for every project the estimator could not price."""
+        return tuple((p.name, e) for p in self.projects for e in p.errors)
+
+    @property
     def has_cost_change(self) -> bool:
         return bool(self.diff_total_monthly_cost) or bool(self.changed_resources())

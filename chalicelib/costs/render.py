@@ -26,9 +26,11 @@ def render_cost_block(report: CostReport, insights: Sequence[object] = ()) -> st
     ``insights`` are ``chalicelib.costs.insights.Insight`` values; they go under the block.
     """
     diff = report.diff_total_monthly_cost
-    if diff is not None and not report.has_cost_change and not report.unpriced_changes:
+    quiet = not report.has_cost_change and not report.unpriced_changes and not report.errors
+    if diff is not None and quiet:
         return ""
     parts = ["### 💰 Cost estimate", "", _headline(report), ""]
+    parts += _errors(report)
     parts += _table(report)
     parts += _unpriced(report)
     parts += _insights(insights, report.currency)
@@ -64,6 +66,15 @@ def _headline(report: CostReport) -> str:
         f"**Monthly cost will {verb} by {change}** "
         f"({money(past, cur)} → {money(total, cur)}, {percent(diff, past)})"
     )
+
+
+def _errors(report: CostReport) -> list[str]:
+    """A project that could not be estimated makes every total above it incomplete."""
+    if not report.errors:
+        return []
+    out = ["⚠️ **Not estimated** (the totals leave these out):"]
+    out += [f"- {_cell(project)}: {_cell(message)}" for project, message in report.errors]
+    return [*out, ""]
 
 
 def _table(report: CostReport) -> list[str]:

@@ -78,6 +78,9 @@ CASES = {
     ),
     "builtin_resize.md": lambda: render_cost_block(estimate_plan(_plan("plan_with_target.json"))),
     "builtin_many_rows.md": lambda: render_cost_block(_many_changes()),
+    "infracost_project_error.md": lambda: render_cost_block(
+        _infracost("out_with_project_error.json")
+    ),
 }
 
 
@@ -92,11 +95,8 @@ NO_COST_CHANGE = [
     "changes.json",
     "without_module_path.json",
     "diff_project_name_prior.json",
-    "breakdown_multi_project_with_error.json",
     "breakdown_format_json_with_tags_google.json",
     "no_project.json",
-    "errors.json",
-    "quota_exceeded.json",
     "ToMarkdown_NoPreviousBreakdown.json",
 ]
 
@@ -196,3 +196,24 @@ def test_money_in_another_currency_and_percent() -> None:
     assert money(Decimal("12"), "EUR") == "EUR 12.00"
     assert percent(Decimal("40.561"), Decimal("40.561")) == "+100.0%"
     assert percent(Decimal("5"), Decimal("0")) == "new"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("errors.json", "No valid terraform files found given path, try a different directory"),
+        ("quota_exceeded.json", "Infracost free monthly run limit exceeded."),
+        ("breakdown_multi_project_with_error.json", "Error loading Terraform modules"),
+    ],
+)
+def test_project_errors_are_shown_even_without_a_cost_change(name: str, message: str) -> None:
+    block = render_cost_block(_infracost(name))
+    assert "**Not estimated**" in block and message in block
+    assert "Monthly cost unchanged" in block
+
+
+def test_like_infracost_an_all_error_report_names_the_error() -> None:
+    golden = INFRACOST / "github-comment" / "output_format_git_hub_comment_with_all_error.md"
+    message = "No valid terraform files found given path, try a different directory"
+    assert message in golden.read_text()
+    assert message in render_cost_block(_infracost("errors.json"))
