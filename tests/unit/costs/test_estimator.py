@@ -242,3 +242,12 @@ def test_a_whole_real_plan(plan_file) -> None:
     assert {"aws_instance", "aws_ebs_volume", "aws_elb", "aws_db_instance"} <= types
     assert "aws_eks_cluster" in {u.resource_type for u in report.unpriced}
     assert report.total_monthly_cost == sum(r.monthly_cost for r in report.resources)
+
+
+def test_a_report_travels_as_json_from_the_runner_to_the_controller(plan_file) -> None:
+    from chalicelib.costs.model import CostReport
+
+    report = estimate_plan(plan_file("test_issue-158.plan.json"))
+    text = report.model_dump_json()
+    assert '"total_monthly_cost":"116.070"' in text  # money stays a decimal string
+    assert CostReport.model_validate_json(text) == report
