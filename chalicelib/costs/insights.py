@@ -8,6 +8,7 @@ what the PR does not touch. Each rule can be switched off under ``cost.insights`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -47,8 +48,9 @@ NON_PRODUCTION = frozenset(
 )
 ENV_TAG_KEYS = ("env", "environment", "stage", "tier")
 # Resources that can hold an Elastic IP through an expression (allocation_id, ...).
-EIP_HOLDERS = frozenset({"aws_nat_gateway", "aws_eip_association", "aws_lb", "aws_instance"})
+EIP_HOLDERS = frozenset({"aws_nat_gateway", "aws_eip_association", "aws_lb"})
 ANY_EIP = "*"
+_INDEX = re.compile(r"\[[^\]]*\]")  # count/for_each keys: [0], ["a.b"]
 GP2_IOPS_PER_GB = 3
 GP3_FREE_IOPS = 3000
 
@@ -217,8 +219,9 @@ def _unattached_eips(
         after = rc.change.after or {}
         if rc.type != "aws_eip" or after.get("instance") or after.get("network_interface"):
             continue
-        module = rc.address.rsplit("aws_eip.", 1)[0]
-        if _config_address(rc.address) in referenced or module + ANY_EIP in referenced:
+        name = _config_address(rc.address)
+        module = name.rsplit("aws_eip.", 1)[0]
+        if name in referenced or module + ANY_EIP in referenced:
             continue
         yield Insight(
             rule="unattached_eip",
@@ -229,11 +232,8 @@ def _unattached_eips(
 
 
 def _config_address(address: str) -> str:
-    """``module.vpc.aws_eip.nat[0]`` → ``module.vpc.aws_eip.nat`` (how configuration names it)."""
-    parts = []
-    for part in address.split("."):
-        parts.append(part.split("[", 1)[0])
-    return ".".join(parts)
+    """``module.vpc[0].aws_eip.nat["a"]`` → ``module.vpc.aws_eip.nat``, as configuration names it."""
+    return _INDEX.sub("", address)
 
 
 def _referenced(plan: Mapping[str, Any]) -> set[str]:
@@ -261,8 +261,8 @@ def _walk_module(module: Mapping[str, Any], prefix: str, found: set[str]) -> Non
             found.add(prefix + ANY_EIP)
         for ref in refs:
             if ref.startswith("aws_eip."):
-                # "aws_eip.nat[0].id" → "aws_eip.nat"
-                found.add(prefix + _config_address(".".join(ref.split(".")[:2])))
+                # 'aws_eip.nat["a.b"].id' → "aws_eip.nat"
+                found.add(prefix + ".".join(_config_address(ref).split(".")[:2]))
     for name, call in (module.get("module_calls") or {}).items():
         _walk_module(call.get("module") or {}, f"{prefix}module.{name}.", found)
 

@@ -184,3 +184,21 @@ def test_a_region_outside_the_catalog_gives_no_advice(plan_of, rc) -> None:
         rc("aws_ebs_volume.v", ["create"], after={"type": "gp2", "size": 10}), region="ap-south-2"
     )
     assert find_insights(plan) == []
+
+
+def test_an_eip_in_a_counted_module_is_matched_to_its_configuration(plan_of, rc) -> None:
+    plan = plan_of(rc('module.edge["eu.a"].aws_eip.ip[0]', ["create"], after={}))
+    plan["resource_changes"][0]["type"] = "aws_eip"
+    nat = {
+        "address": "aws_nat_gateway.n",
+        "type": "aws_nat_gateway",
+        "expressions": {"allocation_id": {"references": ['aws_eip.ip["x.y"].id']}},
+    }
+    eip = {"address": "aws_eip.ip", "type": "aws_eip", "expressions": {}}
+    plan["configuration"]["root_module"] = {
+        "module_calls": {"edge": {"module": {"resources": [eip, nat]}}}
+    }
+    assert find_insights(plan) == []
+    plan["configuration"]["root_module"]["module_calls"]["edge"]["module"]["resources"] = [eip]
+    [insight] = find_insights(plan)
+    assert insight.address == 'module.edge["eu.a"].aws_eip.ip[0]'
