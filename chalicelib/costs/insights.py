@@ -232,7 +232,7 @@ def _unattached_eips(
 
 
 def _config_address(address: str) -> str:
-    """``module.vpc[0].aws_eip.nat["a"]`` → ``module.vpc.aws_eip.nat``, as configuration names it."""
+    """``module.vpc[0].aws_eip.nat["a"]`` → ``module.vpc.aws_eip.nat`` (configuration name)."""
     return _INDEX.sub("", address)
 
 
