@@ -1,0 +1,341 @@
+"""The GitHub implementation of ``GitHost``: a thin REST client on urllib3 and the adapter.
+
+urllib3 is already loaded with boto3, so this client adds almost nothing to a cold start
+(see docs/github.md for the measurements against PyGithub and githubkit).
+
+Retries: 5xx and connection errors back off exponentially; a secondary rate limit waits for
+``Retry-After``; an exhausted primary rate limit waits until ``X-RateLimit-Reset`` when that
+is near, and otherwise fails at once with ``GitHubRateLimitedError`` (carrying the reset
+time) so that the caller records it on the run instead of blocking a Lambda for an hour.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+from urllib.parse import quote, urlencode
+
+from chalicelib.feedback.markers import may_overwrite, parse_run_marker, parse_thread
+from chalicelib.githost.base import (
+    CommentBehaviour,
+    CommitStatus,
+    GitHostError,
+    ShaNotFoundError,
+)
+from chalicelib.githost.github_auth import Auth
+
+API_URL = "https://api.github.com"
+API_VERSION = "2022-11-28"
+USER_AGENT = "maestrops"
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
+
+MINIMIZE_MUTATION = (
+    "mutation($id: ID!) { minimizeComment(input: {subjectId: $id, classifier: OUTDATED}) "
+    "{ minimizedComment { isMinimized } } }"
+)
+
+
+class GitHubApiError(GitHostError):
+    """GitHub answered with an error, after retries; ``record()`` goes onto the run."""
+
+    def __init__(self, method: str, path: str, status: int | None, message: str, attempts: int):
+        super().__init__(f"{method} {path}: {status or 'no response'} {message}".strip())
+        self.method, self.path, self.status = method, path, status
+        self.message, self.attempts = message, attempts
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "message": self.message[:500],
+            "attempts": self.attempts,
+        }
+
+
+class GitHubRateLimitedError(GitHubApiError):
+    """The rate limit is exhausted until ``reset_at`` (epoch seconds)."""
+
+    def __init__(self, method: str, path: str, status: int, reset_at: float, attempts: int):
+        super().__init__(method, path, status, f"rate limited until {reset_at:.0f}", attempts)
+        self.reset_at = reset_at
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    data: bytes
+
+    def json(self) -> Any:
+        return jsonlib.loads(self.data) if self.data else None
+
+
+class Transport(Protocol):
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Response:
+        """Send one request; raise ``OSError`` (or a subclass) when no response came."""
+
+
+class Urllib3Transport:
+    """The production transport: one pooled urllib3 connection manager."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        import urllib3  # lazy, though boto3 has usually imported it already
+
+        self._pool = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3.0, read=timeout), retries=False
+        )
+        self._errors = (urllib3.exceptions.HTTPError,)
+
+    def send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None
+    ) -> Response:
+        try:
+            r = self._pool.request(method, url, headers=dict(headers), body=body)
+        except self._errors as exc:
+            raise OSError(str(exc)) from exc
+        return Response(r.status, {k.lower(): v for k, v in r.headers.items()}, r.data)
+
+
+def retry_delay(
+    response: Response | None, attempt: int, now: float, *, backoff: float, max_wait: float
+) -> float | None:
+    """Seconds to wait before attempt ``attempt + 1``; ``None`` when retrying cannot help.
+
+    ``inf`` means a primary rate limit that resets later than ``max_wait``: give up now.
+    """
+    if response is None or response.status in RETRY_STATUSES:
+        return backoff * 2**attempt
+    if response.status not in (403, 429):
+        return None
+    if "retry-after" in response.headers:  # secondary rate limit
+        return float(response.headers["retry-after"])
+    if response.headers.get("x-ratelimit-remaining") == "0":  # primary rate limit
+        wait = float(response.headers.get("x-ratelimit-reset", now)) - now + 1
+        return max(wait, 0.0) if wait <= max_wait else float("inf")
+    return None  # a plain 403: permissions
+
+
+@dataclass
+class GitHubHttp:
+    """GitHub's REST API with auth, retries and rate limits. Clock and sleep are injected."""
+
+    auth: Auth
+    base_url: str = API_URL
+    transport: Transport | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.time
+    max_attempts: int = 5
+    backoff: float = 1.0
+    max_wait: float = 60.0
+    _transport: Transport | None = field(default=None, init=False, repr=False)
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Response:
+        if self._transport is None:
+            self._transport = self.transport or Urllib3Transport()
+        return self._transport.send(method, url, headers, body)
+
+    def _headers(self, authorization: str | None, accept: str) -> dict[str, str]:
+        return {
+            "accept": accept,
+            "authorization": authorization or self.auth.authorization(self),
+            "user-agent": USER_AGENT,
+            "x-github-api-version": API_VERSION,
+            "content-type": "application/json",
+        }
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        accept: str = "application/vnd.github+json",
+        authorization: str | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> Response:
+        """Send with retries; a 2xx (or a status in ``allow``) is returned, others raise."""
+        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
+        body = None if json is None else jsonlib.dumps(json).encode()
+        response: Response | None = None
+        for attempt in range(self.max_attempts):
+            try:
+                response = self._send(method, url, self._headers(authorization, accept), body)
+            except OSError:
+                response = None
+            if response is not None and (response.status < 300 or response.status in allow):
+                return response
+            if response is not None and response.status == 401 and authorization is None:
+                self.auth.invalidate()  # an expired or revoked token: fetch a new one once
+                if attempt == 0:
+                    continue
+            delay = retry_delay(
+                response, attempt, self.clock(), backoff=self.backoff, max_wait=self.max_wait
+            )
+            if delay is None or attempt == self.max_attempts - 1:
+                break
+            if delay == float("inf"):
+                reset = float(response.headers["x-ratelimit-reset"])  # type: ignore[union-attr]
+                raise GitHubRateLimitedError(method, path, 403, reset, attempt + 1)
+            self.sleep(delay)
+        raise _error(method, path, response, attempt + 1)
+
+
+def _error(method: str, path: str, response: Response | None, attempts: int) -> GitHubApiError:
+    if response is None:
+        return GitHubApiError(method, path, None, "connection failed", attempts)
+    try:
+        message = str((response.json() or {}).get("message", ""))
+    except ValueError:
+        message = response.data[:200].decode(errors="replace")
+    return GitHubApiError(method, path, response.status, message, attempts)
+
+
+def _split_repo(repo: str) -> str:
+    owner, _, name = repo.partition("/")
+    if not owner or not name or "/" in name:
+        raise ValueError(f"repository must be 'owner/name', got {repo!r}")
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+@dataclass(frozen=True)
+class IssueComment:
+    id: int
+    node_id: str
+    body: str
+    thread: str | None
+
+
+class GitHub:
+    """``GitHost`` on GitHub, plus what comment commands need (permissions, reactions)."""
+
+    def __init__(
+        self,
+        http: GitHubHttp,
+        *,
+        status_mode: Literal["status", "check-run"] = "status",
+        graphql_url: str | None = None,
+    ) -> None:
+        self.http = http
+        self.status_mode = status_mode
+        self._graphql_path = graphql_url or "/graphql"
+
+    # -- files ---------------------------------------------------------------------------
+    def read_file(self, repo: str, path: str, sha: str) -> str | None:
+        base = _split_repo(repo)
+        response = self.http.request(
+            "GET",
+            f"{base}/contents/{quote(path.lstrip('/'))}",
+            params={"ref": sha},
+            accept="application/vnd.github.raw+json",
+            allow=(404,),
+        )
+        if response.status == 200:
+            return response.data.decode("utf-8")
+        commit = self.http.request("GET", f"{base}/commits/{sha}", allow=(404, 422))
+        if commit.status != 200:
+            raise ShaNotFoundError(f"{repo} has no commit {sha}")
+        return None
+
+    # -- comments ------------------------------------------------------------------------
+    def thread_comments(self, repo: str, pr: int, thread: str) -> list[IssueComment]:
+        """The PR's comments that carry ``thread``'s marker, oldest first."""
+        return [c for c in self._comments(repo, pr) if c.thread == thread]
+
+    def _comments(self, repo: str, pr: int) -> Iterator[IssueComment]:
+        path = f"{_split_repo(repo)}/issues/{pr}/comments"
+        for page in range(1, 1000):
+            items = self.http.request("GET", path, params={"per_page": 100, "page": page}).json()
+            for item in items:
+                body = item.get("body") or ""
+                yield IssueComment(item["id"], item["node_id"], body, parse_thread(body))
+            if len(items) < 100:
+                return
+
+    def post_comment(
+        self, repo: str, pr: int, body: str, *, thread: str, behaviour: CommentBehaviour = "update"
+    ) -> str:
+        """Post ``body`` as ``thread``'s comment; an older result never replaces a newer one.
+
+        When the newest comment of the thread was written by a newer run, nothing is written
+        and that comment's id is returned.
+        """
+        existing = self.thread_comments(repo, pr, thread)
+        newest = existing[-1] if existing else None
+        if newest is not None and not may_overwrite(newest.body, parse_run_marker(body)):
+            return str(newest.id)
+        base = _split_repo(repo)
+        if behaviour == "update" and newest is not None:
+            self.http.request("PATCH", f"{base}/issues/comments/{newest.id}", json={"body": body})
+            return str(newest.id)
+        created = self.http.request("POST", f"{base}/issues/{pr}/comments", json={"body": body})
+        if behaviour == "hide-and-new":
+            for old in existing:
+                self.minimize_comment(old.node_id)
+        elif behaviour == "delete-and-new":
+            for old in existing:
+                self.http.request("DELETE", f"{base}/issues/comments/{old.id}", allow=(404,))
+        return str(created.json()["id"])
+
+    def minimize_comment(self, node_id: str) -> None:
+        """Hide a comment as outdated (GraphQL ``minimizeComment``; REST has no equivalent)."""
+        payload = {"query": MINIMIZE_MUTATION, "variables": {"id": node_id}}
+        data = self.http.request("POST", self._graphql_path, json=payload).json() or {}
+        if data.get("errors"):
+            raise GitHubApiError("POST", "/graphql", 200, str(data["errors"])[:300], 1)
+
+    def add_reaction(self, repo: str, comment_id: int, content: Reaction = "eyes") -> None:
+        """Acknowledge a comment command."""
+        path = f"{_split_repo(repo)}/issues/comments/{comment_id}/reactions"
+        self.http.request("POST", path, json={"content": content})
+
+    # -- permissions ---------------------------------------------------------------------
+    def has_write_access(self, repo: str, user: str) -> bool:
+        """Whether ``user`` may run comment commands: write, maintain or admin on ``repo``."""
+        path = f"{_split_repo(repo)}/collaborators/{quote(user, safe='')}/permission"
+        response = self.http.request("GET", path, allow=(404,))
+        if response.status == 404:
+            return False
+        data = response.json()
+        return data.get("permission") in ("admin", "write") or data.get("role_name") in (
+            "admin",
+            "maintain",
+            "write",
+        )
+
+    # -- statuses ------------------------------------------------------------------------
+    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+        if self.status_mode == "check-run":
+            self._set_check_run(repo, sha, status)
+            return
+        payload: dict[str, Any] = {
+            "state": status.state,
+            "context": status.context,
+            "description": status.description[:140],
+        }
+        if status.target_url:
+            payload["target_url"] = status.target_url
+        self.http.request("POST", f"{_split_repo(repo)}/statuses/{sha}", json=payload)
+
+    def _set_check_run(self, repo: str, sha: str, status: CommitStatus) -> None:
+        # A check run with the same name on the same sha supersedes the earlier one in the UI.
+        payload: dict[str, Any] = {
+            "name": status.context,
+            "head_sha": sha,
+            "output": {"title": status.description[:140], "summary": status.description},
+        }
+        if status.state == "pending":
+            payload["status"] = "in_progress"
+        else:
+            payload["status"] = "completed"
+            payload["conclusion"] = "success" if status.state == "success" else "failure"
+        if status.target_url:
+            payload["details_url"] = status.target_url
+        self.http.request("POST", f"{_split_repo(repo)}/check-runs", json=payload)

@@ -1,0 +1,281 @@
+"""A fake GitHub API on loopback that checks every request against GitHub's OpenAPI description.
+
+It keeps just enough state for the adapter's calls (files at commits, issue comments,
+statuses, check runs, collaborators, reactions, installation tokens) and answers like GitHub.
+Every request is first checked by ``OpenApiChecker``; violations are collected and the
+``fake_github`` fixture fails the test that caused them. Failures (5xx, rate limits) can be
+queued to exercise the client's retries.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jwt
+
+from .openapi_check import OpenApiChecker, check_minimize_comment
+
+
+@dataclass
+class Injected:
+    """A canned answer for the next request whose ``METHOD path`` matches ``pattern``."""
+
+    pattern: str
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=lambda: {"message": "injected"})
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    authorization: str | None
+
+
+class FakeGitHub:
+    def __init__(self, checker: OpenApiChecker, *, app_id: str, app_public_key: str) -> None:
+        self.checker = checker
+        self.app_id, self.app_public_key = app_id, app_public_key
+        self.violations: list[str] = []
+        self.requests: list[Recorded] = []
+        self.injected: deque[Injected] = deque()
+        self.files: dict[tuple[str, str, str], str] = {}
+        self.commits: set[tuple[str, str]] = set()
+        self.comments: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.statuses: list[dict[str, Any]] = []
+        self.check_runs: list[dict[str, Any]] = []
+        self.permissions: dict[tuple[str, str], dict[str, str]] = {}
+        self.reactions: list[tuple[int, str]] = []
+        self.minimized: list[str] = []
+        self.personal_tokens: set[str] = set()
+        self.installation_tokens: dict[str, int] = {}  # token -> installation id
+        self.token_expiry = "2026-11-26T09:00:00Z"
+        self._next_id = 1000
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeGitHub:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- test helpers ----------------------------------------------------------------------
+    def add_commit(self, repo: str, sha: str, files: dict[str, str] | None = None) -> None:
+        self.commits.add((repo, sha))
+        for path, text in (files or {}).items():
+            self.files[(repo, sha, path)] = text
+
+    def thread_bodies(self, repo: str, pr: int) -> list[str]:
+        return [c["body"] for c in self.comments.get((repo, pr), [])]
+
+    def new_id(self) -> int:
+        with self._lock:
+            self._next_id += 1
+            return self._next_id
+
+    # -- request handling ------------------------------------------------------------------
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], Any]:
+        parts = urlsplit(raw_path)
+        path, query = unquote(parts.path), parse_qs(parts.query, keep_blank_values=True)
+        parsed = json.loads(body) if body else None
+        self.requests.append(Recorded(method, path, query, parsed, headers.get("authorization")))
+        if path == "/graphql":
+            problems, node_id = check_minimize_comment(body)
+        else:
+            problems, node_id = self.checker.check(method, path, query, body or None), None
+        self.violations += problems
+        if problems:
+            return 422, {}, {"message": "Validation Failed", "errors": problems}
+        for index, canned in enumerate(self.injected):
+            if re.search(canned.pattern, f"{method} {path}"):
+                del self.injected[index]
+                return canned.status, canned.headers, canned.body
+        auth_error = self._check_auth(path, headers.get("authorization", ""))
+        if auth_error:
+            return 401, {}, {"message": auth_error}
+        if path == "/graphql":
+            return self._minimize(node_id or "")
+        return self._route(method, path, query, parsed)
+
+    def _check_auth(self, path: str, authorization: str) -> str | None:
+        _scheme, _, credential = authorization.partition(" ")
+        if path.startswith("/app/"):
+            try:
+                # Signature checked for real; times checked below against each other, because
+                # the tests run on an injected clock, not the wall clock.
+                claims = jwt.decode(
+                    credential,
+                    self.app_public_key,
+                    algorithms=["RS256"],
+                    options={
+                        "verify_exp": False,
+                        "verify_iat": False,
+                        "require": ["iat", "exp", "iss"],
+                    },
+                )
+            except jwt.PyJWTError as exc:
+                return f"A JSON web token could not be decoded: {exc}"
+            if claims.get("iss") != self.app_id or claims["exp"] - claims["iat"] > 600:
+                return "'Issuer' claim or lifetime is wrong"
+            return None
+        if credential in self.installation_tokens or credential in self.personal_tokens:
+            return None
+        return "Bad credentials"
+
+    def _route(
+        self, method: str, path: str, query: dict[str, list[str]], body: Any
+    ) -> tuple[int, dict[str, str], Any]:
+        for pattern, verb, handler in ROUTES:
+            found = re.fullmatch(pattern, path)
+            if found and verb == method:
+                return handler(self, *found.groups(), query=query, body=body)
+        self.violations.append(
+            f"{method} {path}: allowed by GitHub but not implemented by the fake"
+        )
+        return 501, {}, {"message": "not implemented"}
+
+    # -- endpoints -------------------------------------------------------------------------
+    def _access_token(self, installation: str, **_: Any) -> tuple[int, dict[str, str], Any]:
+        token = f"ghs_fake{self.new_id()}"
+        self.installation_tokens[token] = int(installation)
+        return 201, {}, {"token": token, "expires_at": self.token_expiry}
+
+    def _contents(self, owner: str, repo: str, path: str, *, query: dict[str, list[str]], **_: Any):
+        key = (f"{owner}/{repo}", query.get("ref", [""])[0], path)
+        if key in self.files:
+            return 200, {"content-type": "application/vnd.github.raw"}, self.files[key].encode()
+        return 404, {}, {"message": "Not Found"}
+
+    def _commit(self, owner: str, repo: str, sha: str, **_: Any):
+        if (f"{owner}/{repo}", sha) in self.commits:
+            return 200, {}, {"sha": sha}
+        return 422, {}, {"message": f"No commit found for SHA: {sha}"}
+
+    def _list_comments(
+        self, owner: str, repo: str, issue: str, *, query: dict[str, list[str]], **_: Any
+    ):
+        items = self.comments.get((f"{owner}/{repo}", int(issue)), [])
+        per_page = int(query.get("per_page", ["30"])[0])
+        page = int(query.get("page", ["1"])[0])
+        return 200, {}, items[(page - 1) * per_page : page * per_page]
+
+    def _create_comment(self, owner: str, repo: str, issue: str, *, body: Any, **_: Any):
+        comment_id = self.new_id()
+        comment = {"id": comment_id, "node_id": f"IC_kw{comment_id}", "body": body["body"]}
+        self.comments.setdefault((f"{owner}/{repo}", int(issue)), []).append(comment)
+        return 201, {}, comment
+
+    def _find_comment(self, repo: str, comment_id: int) -> tuple[list[dict[str, Any]], int] | None:
+        for (name, _), items in self.comments.items():
+            for index, item in enumerate(items):
+                if name == repo and item["id"] == comment_id:
+                    return items, index
+        return None
+
+    def _update_comment(self, owner: str, repo: str, comment_id: str, *, body: Any, **_: Any):
+        found = self._find_comment(f"{owner}/{repo}", int(comment_id))
+        if found is None:
+            return 404, {}, {"message": "Not Found"}
+        items, index = found
+        items[index]["body"] = body["body"]
+        return 200, {}, items[index]
+
+    def _delete_comment(self, owner: str, repo: str, comment_id: str, **_: Any):
+        found = self._find_comment(f"{owner}/{repo}", int(comment_id))
+        if found is None:
+            return 404, {}, {"message": "Not Found"}
+        items, index = found
+        del items[index]
+        return 204, {}, None
+
+    def _reaction(self, owner: str, repo: str, comment_id: str, *, body: Any, **_: Any):
+        self.reactions.append((int(comment_id), body["content"]))
+        return 201, {}, {"id": self.new_id(), "content": body["content"]}
+
+    def _status(self, owner: str, repo: str, sha: str, *, body: Any, **_: Any):
+        self.statuses.append({"repo": f"{owner}/{repo}", "sha": sha, **body})
+        return 201, {}, {"id": self.new_id(), **body}
+
+    def _check_run(self, owner: str, repo: str, *, body: Any, **_: Any):
+        self.check_runs.append({"repo": f"{owner}/{repo}", **body})
+        return 201, {}, {"id": self.new_id(), **body}
+
+    def _permission(self, owner: str, repo: str, user: str, **_: Any):
+        permission = self.permissions.get((f"{owner}/{repo}", user))
+        if permission is None:
+            return 404, {}, {"message": f"{user} is not a user"}
+        return 200, {}, {**permission, "user": {"login": user}}
+
+    def _minimize(self, node_id: str) -> tuple[int, dict[str, str], Any]:
+        self.minimized.append(node_id)
+        return 200, {}, {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
+
+
+_REPO = r"/repos/([^/]+)/([^/]+)"
+ROUTES = [
+    (r"/app/installations/(\d+)/access_tokens", "POST", FakeGitHub._access_token),
+    (_REPO + r"/contents/(.+)", "GET", FakeGitHub._contents),
+    (_REPO + r"/commits/([^/]+)", "GET", FakeGitHub._commit),
+    (_REPO + r"/issues/(\d+)/comments", "GET", FakeGitHub._list_comments),
+    (_REPO + r"/issues/(\d+)/comments", "POST", FakeGitHub._create_comment),
+    (_REPO + r"/issues/comments/(\d+)", "PATCH", FakeGitHub._update_comment),
+    (_REPO + r"/issues/comments/(\d+)", "DELETE", FakeGitHub._delete_comment),
+    (_REPO + r"/issues/comments/(\d+)/reactions", "POST", FakeGitHub._reaction),
+    (_REPO + r"/statuses/([^/]+)", "POST", FakeGitHub._status),
+    (_REPO + r"/check-runs", "POST", FakeGitHub._check_run),
+    (_REPO + r"/collaborators/([^/]+)/permission", "GET", FakeGitHub._permission),
+]
+
+
+def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status, extra, payload = fake.handle(self.command, self.path, headers, body)
+            data = (
+                payload
+                if isinstance(payload, bytes)
+                else b""
+                if payload is None
+                else json.dumps(payload).encode()
+            )
+            self.send_response(status)
+            extra = {"content-type": "application/json", **extra}
+            for name, value in extra.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _any
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None  # quiet test output
+
+    return Handler
