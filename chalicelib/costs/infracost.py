@@ -87,7 +87,7 @@ class _Root(_In):
     total_monthly_cost: Decimal | None = Field(None, alias="totalMonthlyCost")
     past_total_monthly_cost: Decimal | None = Field(None, alias="pastTotalMonthlyCost")
     total_monthly_usage_cost: Decimal | None = Field(None, alias="totalMonthlyUsageCost")
-    summary: _Summary = Field(default_factory=_Summary)
+    summary: _Summary | None = None
 
 
 def parse_infracost(document: bytes | str | Mapping[str, Any]) -> CostReport:
@@ -141,7 +141,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _project(raw: _Project) -> ProjectCost:
-    after = raw.breakdown or _Breakdown()
+    after = raw.breakdown or _Breakdown.model_validate({})
     past = raw.past_breakdown
     return ProjectCost(
         name=raw.display_name or raw.name,
@@ -211,8 +211,8 @@ def _usage_based(raw: _Resource, components: tuple[CostComponent, ...]) -> bool:
     return any(c.monthly_cost is None and c.price is not None for c in components)
 
 
-def _unsupported(summary: _Summary) -> tuple[UnpricedResource, ...]:
-    counts = summary.unsupported_resource_counts or {}
+def _unsupported(summary: _Summary | None) -> tuple[UnpricedResource, ...]:
+    counts = (summary.unsupported_resource_counts if summary else None) or {}
     return tuple(
         UnpricedResource(
             address="",

@@ -163,7 +163,8 @@ def _previous_generation(
         family, size = itype.split(".", 1)
         if family not in SUCCESSORS or itype not in prices.ec2:
             continue
-        insight = _successor(rc.address, itype, family, size, prices, arch_of.get(after.get("ami")))
+        arch = arch_of.get(str(after.get("ami")))
+        insight = _successor(rc.address, itype, family, size, prices, arch)
         if insight is not None:
             yield insight
 
