@@ -13,7 +13,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--job", default=None, help="JSON file, s3:// URI, or 'env' (default)")
     plugins = sub.add_parser("plugin-dir", help="lay out a Terraform plugin directory")
     plugins.add_argument("directory")
+    gha = sub.add_parser("github-job", help="write the job of a GitHub Actions run")
+    gha.add_argument("--pipeline", required=True)
+    gha.add_argument("--out", default="job.json")
     args = parser.parse_args(argv)
+    if args.command == "github-job":
+        import os
+        from pathlib import Path
+
+        from runners.github import write_job
+
+        job = write_job(args.pipeline, Path(args.out), os.environ)
+        print(f"{job.pipeline} {job.sha[:7]}: {', '.join(s.name for s in job.steps)}")
+        return 0
     if args.command == "plugin-dir":
         from runners.plugins import ensure_plugin_dir
 
