@@ -1,0 +1,90 @@
+"""Shared fixtures for the ansible/ tests: the toolchain, a moto SSM server, one rendering.
+
+Everything runs the real tools from ``.venv-ansible`` (scripts/setup/ansible.sh installs them)
+against localhost with the local connection. The rendering writes every configuration file of
+both playbooks under a temporary ``maestrops_root`` and never calls docker
+(``maestrops_compose_up=false``); the tests then check those files with promtool, Traefik
+and the documented structure of the others.
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+# --import-mode=importlib: make the sibling helper module importable by the tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ansible_harness import (
+    GRAFANA_PARAMETER,
+    NODE_EXPORTER,
+    PROMTOOL,
+    REPO,
+    VENV_BIN,
+    Rendering,
+    ansible_env,
+    config_args,
+    free_port,
+    run_playbooks,
+    wait_http,
+)
+
+
+@pytest.fixture(scope="session")
+def toolchain() -> Path:
+    missing = [
+        str(p)
+        for p in (VENV_BIN / "ansible-playbook", VENV_BIN / "traefik", PROMTOOL, NODE_EXPORTER)
+        if not p.exists()
+    ]
+    if missing:
+        pytest.fail(f"missing {missing}: run `bash scripts/setup/ansible.sh` (make setup)")
+    return VENV_BIN
+
+
+@pytest.fixture(scope="session")
+def ssm_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server on loopback standing in for SSM Parameter Store."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("w")
+    proc = subprocess.Popen(
+        [str(REPO / ".venv" / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/moto-api/")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def rendering(
+    toolchain: Path, ssm_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+) -> Rendering:
+    """Both playbooks' configuration, rendered once; Grafana's password comes from SSM."""
+    password = secrets.token_urlsafe(18)
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=ssm_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ssm.put_parameter(Name=GRAFANA_PARAMETER, Value=password, Type="SecureString")
+    base = tmp_path_factory.mktemp("render")
+    env = ansible_env(base / "home", {"AWS_ENDPOINT_URL": ssm_endpoint})
+    root = base / "opt-maestrops"
+    run = run_playbooks(env, *config_args(root))
+    assert run.returncode == 0, run.output[-4000:]
+    return Rendering(root, run, env, password)
