@@ -126,6 +126,7 @@ def _price_change(
         usage_based=any(c.usage_based for c in components),
         components=tuple(components),
         tags=_tags(attrs),
+        action=action,
     )
 
 

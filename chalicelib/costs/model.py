@@ -51,6 +51,7 @@ class ResourceCost(_Frozen):
     usage_based: bool = False
     components: tuple[CostComponent, ...] = ()
     tags: dict[str, str] = Field(default_factory=dict)
+    action: str = ""  # the plan action when the estimator saw the plan (built-in)
 
     @property
     def diff(self) -> Decimal | None:
@@ -61,7 +62,10 @@ class ResourceCost(_Frozen):
 
     @property
     def changed(self) -> bool:
-        return bool(self.diff)
+        """The cost moves, or a usage-priced resource comes or goes (its cost is unknown)."""
+        if self.diff:
+            return True
+        return self.usage_based and self.action in ("create", "delete", "replace")
 
 
 class UnpricedResource(_Frozen):
