@@ -33,7 +33,7 @@ _FREE_TYPE_NAMES = """aws_vpc aws_default_vpc aws_subnet aws_default_subnet aws_
     aws_lb_target_group aws_alb_target_group aws_lb_target_group_attachment
     aws_alb_target_group_attachment aws_route53_record aws_db_subnet_group
     aws_db_parameter_group aws_db_option_group aws_launch_template aws_launch_configuration
-    aws_autoscaling_group aws_placement_group aws_s3_bucket_policy aws_s3_bucket_acl
+    aws_placement_group aws_s3_bucket_policy aws_s3_bucket_acl
     aws_s3_bucket_versioning aws_s3_bucket_public_access_block aws_lambda_permission
     aws_cloudwatch_log_resource_policy aws_vpn_gateway_attachment aws_ecs_cluster
     aws_ecs_task_definition aws_sns_topic_subscription aws_acm_certificate

@@ -164,6 +164,7 @@ def test_unpriced_resources_carry_a_reason_and_free_ones_are_skipped(plan_of, rc
         rc("aws_instance.gpu", ["create"], after={"instance_type": "p5.48xlarge"}),
         rc("aws_instance.unknown", ["create"], after={"instance_type": None}),
         rc("aws_sqs_queue.q", ["create"], after={}),
+        rc("aws_autoscaling_group.web", ["create"], after={"desired_capacity": 3}),
         rc("aws_security_group.sg", ["create"], after={}),
         rc("null_resource.x", ["create"], after={}),
     )
@@ -173,6 +174,8 @@ def test_unpriced_resources_carry_a_reason_and_free_ones_are_skipped(plan_of, rc
         "aws_instance.gpu": "no price for instance type p5.48xlarge",
         "aws_instance.unknown": "instance type unknown until apply",
         "aws_sqs_queue.q": "no built-in price for this resource type",
+        # Not free: it launches instances the plan does not list.
+        "aws_autoscaling_group.web": "no built-in price for this resource type",
     }
     assert report.resources == ()
     assert {u.action for u in report.unpriced} == {"create"}
