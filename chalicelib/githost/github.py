@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 
-from chalicelib.feedback.markers import may_overwrite, parse_run_marker, parse_thread
+from chalicelib.feedback.markers import (
+    may_overwrite,
+    parse_run_marker,
+    parse_thread,
+    part_thread,
+)
 from chalicelib.githost.base import (
     CommentBehaviour,
     CommitStatus,
@@ -205,6 +210,13 @@ def _split_repo(repo: str) -> str:
     return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
+def _is_stale_part(name: str, thread: str, parts: int) -> bool:
+    prefix = f"{thread}/part-"
+    if not name.startswith(prefix) or not name[len(prefix) :].isdigit():
+        return False
+    return int(name[len(prefix) :]) > parts
+
+
 @dataclass(frozen=True)
 class IssueComment:
     id: int
@@ -268,6 +280,42 @@ class GitHub:
         and that comment's id is returned.
         """
         existing = self.thread_comments(repo, pr, thread)
+        return self._post(repo, pr, body, existing, behaviour)
+
+    def post_comment_parts(
+        self,
+        repo: str,
+        pr: int,
+        bodies: list[str],
+        *,
+        thread: str,
+        behaviour: CommentBehaviour = "update",
+    ) -> list[str]:
+        """Post the numbered comments of a split result (``bodies[0]`` is ``thread`` itself).
+
+        Lists the PR's comments once; parts left over from a longer earlier result
+        (``thread/part-5`` when there are now 4 parts) are deleted, or minimized with
+        ``hide-and-new``, unless a newer run wrote them.
+        """
+        by_thread: dict[str, list[IssueComment]] = {}
+        for comment in self._comments(repo, pr):
+            if comment.thread:
+                by_thread.setdefault(comment.thread, []).append(comment)
+        ids = [
+            self._post(repo, pr, body, by_thread.get(part_thread(thread, n), []), behaviour)
+            for n, body in enumerate(bodies, start=1)
+        ]
+        marker = parse_run_marker(bodies[0]) if bodies else None
+        for name, comments in by_thread.items():
+            if _is_stale_part(name, thread, len(bodies)):
+                for old in comments:
+                    if may_overwrite(old.body, marker):
+                        self._retire(repo, old, behaviour)
+        return ids
+
+    def _post(
+        self, repo: str, pr: int, body: str, existing: list[IssueComment], behaviour: str
+    ) -> str:
         newest = existing[-1] if existing else None
         if newest is not None and not may_overwrite(newest.body, parse_run_marker(body)):
             return str(newest.id)
@@ -276,13 +324,20 @@ class GitHub:
             self.http.request("PATCH", f"{base}/issues/comments/{newest.id}", json={"body": body})
             return str(newest.id)
         created = self.http.request("POST", f"{base}/issues/{pr}/comments", json={"body": body})
-        if behaviour == "hide-and-new":
-            for old in existing:
-                self.minimize_comment(old.node_id)
+        if behaviour == "hide-and-new" and newest is not None:
+            # The older ones were hidden when they were superseded in turn.
+            self.minimize_comment(newest.node_id)
         elif behaviour == "delete-and-new":
             for old in existing:
-                self.http.request("DELETE", f"{base}/issues/comments/{old.id}", allow=(404,))
+                self._retire(repo, old, behaviour)
         return str(created.json()["id"])
+
+    def _retire(self, repo: str, comment: IssueComment, behaviour: str) -> None:
+        if behaviour == "hide-and-new":
+            self.minimize_comment(comment.node_id)
+        else:
+            path = f"{_split_repo(repo)}/issues/comments/{comment.id}"
+            self.http.request("DELETE", path, allow=(404,))
 
     def minimize_comment(self, node_id: str) -> None:
         """Hide a comment as outdated (GraphQL ``minimizeComment``; REST has no equivalent)."""

@@ -44,8 +44,7 @@ def test_split_plan_posted_in_order_and_status_set(github: GitHub, fake: FakeGit
     summary, parts = render_plan_comments_from_json(raw, _context(3), limit=12_000)
     assert len(parts) > 1
 
-    for number, part in enumerate(parts, start=1):
-        github.post_comment(REPO, 9, part, thread=part_thread("terraform-plan", number))
+    ids = github.post_comment_parts(REPO, 9, parts, thread="terraform-plan")
     github.set_status(
         REPO,
         SHA,
@@ -58,6 +57,10 @@ def test_split_plan_posted_in_order_and_status_set(github: GitHub, fake: FakeGit
     )
 
     assert fake.thread_bodies(REPO, 9) == parts
+    assert len(set(ids)) == len(parts)
+    assert [b.split("\n")[0] for b in parts][
+        1
+    ] == f"<!-- maestrops:thread={part_thread('terraform-plan', 2)} -->"
     assert fake.statuses[0]["description"] == "+55 ~0 -0, +$12.40/mo"
 
 

@@ -227,3 +227,41 @@ def test_bad_credentials_fail_with_the_request_recorded(fake: FakeGitHub, clock:
         "message": "Bad credentials",
         "attempts": 2,
     }
+
+
+def parts(seq: int, count: int, minutes: int = 0) -> list[str]:
+    threads = ["terraform-plan"] + [f"terraform-plan/part-{n}" for n in range(2, count + 1)]
+    return [body(seq, f"part {i + 1}", minutes, thread=t) for i, t in enumerate(threads)]
+
+
+def test_fewer_parts_retire_the_leftover_ones(github: GitHub, fake: FakeGitHub) -> None:
+    github.post_comment_parts(REPO, 7, parts(1, 3), thread="terraform-plan")
+    listings = sum(r.method == "GET" for r in fake.requests)
+
+    github.post_comment_parts(REPO, 7, parts(2, 2), thread="terraform-plan")
+
+    assert fake.thread_bodies(REPO, 7) == parts(2, 2)
+    assert sum(r.method == "GET" for r in fake.requests) == listings + 1  # one listing per call
+
+
+def test_leftover_parts_are_minimized_with_hide_and_new(github: GitHub, fake: FakeGitHub) -> None:
+    github.post_comment_parts(
+        REPO, 7, parts(1, 3), thread="terraform-plan", behaviour="hide-and-new"
+    )
+    old_part_3 = fake.comments[(REPO, 7)][2]["node_id"]
+
+    github.post_comment_parts(
+        REPO, 7, parts(2, 2), thread="terraform-plan", behaviour="hide-and-new"
+    )
+
+    assert len(fake.thread_bodies(REPO, 7)) == 5
+    assert old_part_3 in fake.minimized
+
+
+def test_an_older_short_result_leaves_newer_parts_alone(github: GitHub, fake: FakeGitHub) -> None:
+    newer = parts(5, 3, minutes=10)
+    github.post_comment_parts(REPO, 7, newer, thread="terraform-plan")
+
+    github.post_comment_parts(REPO, 7, parts(4, 1), thread="terraform-plan")
+
+    assert fake.thread_bodies(REPO, 7) == newer
