@@ -138,3 +138,25 @@ class CostReport(_Frozen):
     @property
     def has_cost_change(self) -> bool:
         return bool(self.diff_total_monthly_cost) or bool(self.changed_resources())
+
+
+class CostTotals(_Frozen):
+    """What a run records about cost (for history and the per-PR metric)."""
+
+    estimator: Estimator
+    currency: str
+    total_monthly_cost: Decimal
+    past_total_monthly_cost: Decimal | None
+    diff_total_monthly_cost: Decimal | None
+    unpriced: int
+
+
+def totals_of(report: CostReport) -> CostTotals:
+    return CostTotals(
+        estimator=report.estimator,
+        currency=report.currency,
+        total_monthly_cost=report.total_monthly_cost,
+        past_total_monthly_cost=report.past_total_monthly_cost,
+        diff_total_monthly_cost=report.diff_total_monthly_cost,
+        unpriced=sum(u.count for u in report.unpriced),
+    )

@@ -29,6 +29,8 @@ from chalicelib.costs.model import CostReport
 from chalicelib.costs.render import money
 
 APPROVE_COMMAND = "maestro approve-cost"
+# GitHub repository roles, weakest first: a role approves when it ranks at least as high.
+ROLE_ORDER = ("read", "triage", "write", "maintain", "admin")
 
 
 class Verdict(StrEnum):
@@ -109,6 +111,19 @@ class PolicyResult(BaseModel):
                 f"`{APPROVE_COMMAND}`.",
             ]
         return "\n".join(lines) + "\n"
+
+
+def is_approval_comment(body: str) -> bool:
+    """True when a PR comment is the approval command (first line, any case or spacing)."""
+    lines = body.strip().splitlines()
+    return bool(lines) and " ".join(lines[0].split()).lower() == APPROVE_COMMAND
+
+
+def role_allows(role: str, required: str) -> bool:
+    """Whether a user's repository role (``admin``, ``maintain``, ...) meets ``required``."""
+    if role not in ROLE_ORDER or required not in ROLE_ORDER:
+        return False
+    return ROLE_ORDER.index(role) >= ROLE_ORDER.index(required)
 
 
 def evaluate_policy(report: CostReport, policy: CostPolicy) -> PolicyResult:

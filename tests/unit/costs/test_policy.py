@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.costs.model import CostReport, Estimator
+from chalicelib.costs.model import CostReport, Estimator, totals_of
 from chalicelib.costs.policy import (
     APPROVE_COMMAND,
     CostConfig,
@@ -13,6 +13,8 @@ from chalicelib.costs.policy import (
     Threshold,
     Verdict,
     evaluate_policy,
+    is_approval_comment,
+    role_allows,
 )
 
 
@@ -150,3 +152,38 @@ def test_the_gitops_yml_cost_key() -> None:
 def test_mistakes_in_the_config_are_refused(raw) -> None:
     with pytest.raises(ValidationError):
         CostConfig.model_validate(raw)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("maestro approve-cost", True),
+        ("  Maestro   Approve-Cost \nbudget agreed with finance", True),
+        ("maestro approve-cost please", False),
+        ("please maestro approve-cost", False),
+        ("", False),
+    ],
+)
+def test_the_approval_comment(body: str, expected: bool) -> None:
+    assert is_approval_comment(body) is expected
+
+
+@pytest.mark.parametrize(
+    ("role", "required", "expected"),
+    [
+        ("admin", "maintain", True),
+        ("maintain", "maintain", True),
+        ("write", "maintain", False),
+        ("read", "write", False),
+        ("owner", "write", False),
+    ],
+)
+def test_roles(role: str, required: str, expected: bool) -> None:
+    assert role_allows(role, required) is expected
+
+
+def test_totals_for_the_run_record() -> None:
+    totals = totals_of(report("150", "100"))
+    assert totals.diff_total_monthly_cost == Decimal(50)
+    assert totals.model_dump(mode="json")["total_monthly_cost"] == "150"
+    assert totals_of(report("150", None)).diff_total_monthly_cost is None
