@@ -91,3 +91,52 @@ def test_the_plan_level_change_matches_infracost() -> None:
     assert [r.address for r in ours.changed_resources()] == [
         r.address for r in theirs.changed_resources()
     ]
+
+
+def _corpus_components() -> set[tuple[str, Decimal]]:
+    """(component name, unit price) of every priced line in the Infracost corpus."""
+    found: set[tuple[str, Decimal]] = set()
+
+    def walk(resource: dict) -> None:
+        for c in resource.get("costComponents") or ():
+            if c.get("price") is not None:
+                found.add((c["name"], Decimal(c["price"])))
+        for sub in resource.get("subresources") or ():
+            walk(sub)
+
+    for path in (FIXTURES / "infracost" / "json").glob("*.json"):
+        for project in json.loads(path.read_bytes())["projects"]:
+            for key in ("breakdown", "pastBreakdown"):
+                for resource in (project.get(key) or {}).get("resources") or ():
+                    walk(resource)
+    return found
+
+
+def test_catalog_unit_prices_match_every_aws_price_in_the_infracost_corpus() -> None:
+    """Infracost prices in us-east-1 unless told otherwise; none of these outputs names a region."""
+    from chalicelib.costs.catalog import load_catalog
+
+    us = load_catalog().region("us-east-1")
+    ours = {
+        "Storage (general purpose SSD, gp2)": {us.ebs["gp2"]["storage"], us.rds.storage["gp2"]},
+        "Storage (provisioned IOPS SSD, io1)": {us.ebs["io1"]["storage"]},
+        "Provisioned IOPS": {us.ebs["io1"]["iops"]},
+        "Requests": {us.prices["lambda_request_million"]},
+        "Duration": {us.prices["lambda_gb_second"]},
+        "Duration (first 6B)": {us.prices["lambda_gb_second"]},
+        "Database instance (on-demand, Single-AZ, db.t3.micro)": {
+            us.rds.instance["mysql"]["db.t3.micro"]
+        },
+    }
+    compared = 0
+    for name, price in sorted(_corpus_components()):
+        if name.startswith("Instance usage (Linux/UNIX, on-demand, "):
+            itype = name.rsplit(", ", 1)[1].rstrip(")")
+            assert us.ec2[itype] == price, name
+        elif name in ours:
+            assert price in ours[name], (name, price, ours[name])
+        else:
+            continue  # S3, ECR, CPU credits, ephemeral storage: not in the built-in estimator
+        compared += 1
+    print(f"\ncatalog vs Infracost corpus: {compared} AWS unit prices, all equal")
+    assert compared >= 14
