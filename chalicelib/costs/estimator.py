@@ -116,7 +116,8 @@ def _price_change(
         return UnpricedResource(
             address=rc.address, resource_type=rc.type, reason=str(exc), action=action
         )
-    components = after if after is not None else ()
+    # A deleted resource shows what it cost, so a deleted usage-priced one is still marked.
+    components = after if after is not None else before or []
     attrs = change.after if change.after is not None else change.before or {}
     return ResourceCost(
         address=rc.address,

@@ -254,3 +254,10 @@ def test_a_report_travels_as_json_from_the_runner_to_the_controller(plan_file) -
     text = report.model_dump_json()
     assert '"total_monthly_cost":"116.070"' in text  # money stays a decimal string
     assert CostReport.model_validate_json(text) == report
+
+
+def test_a_deleted_usage_priced_resource_is_still_a_change(plan_of, rc) -> None:
+    plan = plan_of(rc("aws_lambda_function.old", ["delete"], {"memory_size": 128}, None))
+    [gone] = estimate_plan(plan).resources
+    assert gone.usage_based and gone.changed and gone.diff == 0
+    assert [c.name for c in gone.components] == ["Requests", "Duration"]
