@@ -40,6 +40,30 @@ class RunMarker(BaseModel):
         return (self.commit_time, self.seq)
 
 
+_URL_MARKER_RE = re.compile(r"#maestrops-seq=(?P<seq>\d+)&commit-time=(?P<time>[^&\s]+)$")
+
+
+def with_url_marker(url: str, marker: RunMarker) -> str:
+    """``url`` with the run's order in its fragment, for statuses (they have no hidden text).
+
+    Browsers ignore the fragment's meaning; GitHub keeps ``target_url`` as given, so the
+    next writer can read which run set the status.
+    """
+    when = marker.commit_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{url.split('#', 1)[0]}#maestrops-seq={marker.seq}&commit-time={when}"
+
+
+def parse_url_marker(url: str | None) -> RunMarker | None:
+    match = _URL_MARKER_RE.search(url or "")
+    if match is None:
+        return None
+    try:
+        when = datetime.fromisoformat(match["time"].replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return RunMarker(run_id="", seq=int(match["seq"]), commit_time=when)
+
+
 def thread_marker(thread: str) -> str:
     """``<!-- maestrops:thread=terraform-plan -->``; ``thread`` may not contain spaces."""
     if not thread or re.search(r"[\s>]", thread):
@@ -71,6 +95,15 @@ def parse_run_marker(body: str) -> RunMarker | None:
     return RunMarker(run_id=match["run"], seq=int(match["seq"]), commit_time=when)
 
 
+def may_overwrite_marker(old: RunMarker | None, new: RunMarker | None) -> bool:
+    """Whether a result marked ``new`` may replace one marked ``old`` (see ``may_overwrite``)."""
+    if old is None:
+        return True
+    if new is None:
+        return False
+    return new.order_key() >= old.order_key()
+
+
 def may_overwrite(existing_body: str, new: RunMarker | None) -> bool:
     """Whether a result carrying ``new`` may replace the comment ``existing_body``.
 
@@ -82,9 +115,4 @@ def may_overwrite(existing_body: str, new: RunMarker | None) -> bool:
     without a marker may only replace a comment without one. The same run may rewrite its
     own comment (pending → final).
     """
-    old = parse_run_marker(existing_body)
-    if old is None:
-        return True
-    if new is None:
-        return False
-    return new.order_key() >= old.order_key()
+    return may_overwrite_marker(parse_run_marker(existing_body), new)

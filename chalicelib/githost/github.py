@@ -19,9 +19,12 @@ from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlencode
 
 from chalicelib.feedback.markers import (
+    RunMarker,
     may_overwrite,
+    may_overwrite_marker,
     parse_run_marker,
     parse_thread,
+    parse_url_marker,
     part_thread,
 )
 from chalicelib.githost.base import (
@@ -367,6 +370,16 @@ class GitHub:
 
     # -- statuses ------------------------------------------------------------------------
     def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+        """Set a status (or check run); skipped when a newer run already set this context.
+
+        The run's order travels in ``target_url``'s fragment (``with_url_marker``); a status
+        without one is always written.
+        """
+        new = parse_url_marker(status.target_url)
+        if new is not None and not may_overwrite_marker(
+            self._current_marker(repo, sha, status), new
+        ):
+            return
         if self.status_mode == "check-run":
             self._set_check_run(repo, sha, status)
             return
@@ -378,6 +391,23 @@ class GitHub:
         if status.target_url:
             payload["target_url"] = status.target_url
         self.http.request("POST", f"{_split_repo(repo)}/statuses/{sha}", json=payload)
+
+    def _current_marker(self, repo: str, sha: str, status: CommitStatus) -> RunMarker | None:
+        base = _split_repo(repo)
+        if self.status_mode == "check-run":
+            params: dict[str, str | int] = {"check_name": status.context, "filter": "latest"}
+            data = self.http.request(
+                "GET", f"{base}/commits/{sha}/check-runs", params=params
+            ).json()
+            urls = [run.get("details_url") for run in data.get("check_runs", [])]
+        else:
+            # Newest first: the first status of our context is the one GitHub shows.
+            items = self.http.request(
+                "GET", f"{base}/commits/{sha}/statuses", params={"per_page": 100}
+            ).json()
+            urls = [s.get("target_url") for s in items if s.get("context") == status.context][:1]
+        markers = [m for m in map(parse_url_marker, urls) if m is not None]
+        return max(markers, key=RunMarker.order_key, default=None)
 
     def _set_check_run(self, repo: str, sha: str, status: CommitStatus) -> None:
         # A check run with the same name on the same sha supersedes the earlier one in the UI.

@@ -49,7 +49,7 @@ class PlanSummary(BaseModel):
 
     @property
     def has_changes(self) -> bool:
-        changed = ("create", "update", "delete", "replace", "forget")
+        changed: tuple[Action, ...] = ("create", "update", "delete", "replace", "forget")
         return any(self.counts[a] for a in changed) or self.outputs_changed > 0
 
     def count(self, action: Action) -> int:

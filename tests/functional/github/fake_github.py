@@ -107,6 +107,7 @@ class FakeGitHub:
             problems, node_id = check_minimize_comment(body)
         else:
             problems, node_id = self.checker.check(method, path, query, body or None), None
+        problems += _header_problems(method, path, headers)
         self.violations += problems
         if problems:
             return 422, {}, {"message": "Validation Failed", "errors": problems}
@@ -220,6 +221,25 @@ class FakeGitHub:
         self.statuses.append({"repo": f"{owner}/{repo}", "sha": sha, **body})
         return 201, {}, {"id": self.new_id(), **body}
 
+    def _list_statuses(self, owner: str, repo: str, sha: str, **_: Any):
+        mine = [s for s in self.statuses if s["repo"] == f"{owner}/{repo}" and s["sha"] == sha]
+        return (
+            200,
+            {},
+            [{k: v for k, v in s.items() if k not in ("repo", "sha")} for s in reversed(mine)],
+        )
+
+    def _list_check_runs(
+        self, owner: str, repo: str, sha: str, *, query: dict[str, list[str]], **_: Any
+    ):
+        name = query.get("check_name", [None])[0]
+        runs = [
+            r
+            for r in reversed(self.check_runs)
+            if r["repo"] == f"{owner}/{repo}" and r["head_sha"] == sha and name in (None, r["name"])
+        ]
+        return 200, {}, {"total_count": len(runs), "check_runs": runs}
+
     def _check_run(self, owner: str, repo: str, *, body: Any, **_: Any):
         self.check_runs.append({"repo": f"{owner}/{repo}", **body})
         return 201, {}, {"id": self.new_id(), **body}
@@ -235,11 +255,26 @@ class FakeGitHub:
         return 200, {}, {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
 
 
+API_VERSION = "2022-11-28"  # the REST API version the description documents
+
+
+def _header_problems(method: str, path: str, headers: dict[str, str]) -> list[str]:
+    """GitHub refuses requests without a User-Agent; the API version should be pinned."""
+    problems = []
+    if not headers.get("user-agent"):
+        problems.append(f"{method} {path}: no User-Agent header")
+    if headers.get("x-github-api-version") != API_VERSION:
+        problems.append(f"{method} {path}: X-GitHub-Api-Version is not {API_VERSION}")
+    return problems
+
+
 _REPO = r"/repos/([^/]+)/([^/]+)"
 ROUTES = [
     (r"/app/installations/(\d+)/access_tokens", "POST", FakeGitHub._access_token),
     (_REPO + r"/contents/(.+)", "GET", FakeGitHub._contents),
     (_REPO + r"/commits/([^/]+)", "GET", FakeGitHub._commit),
+    (_REPO + r"/commits/([^/]+)/statuses", "GET", FakeGitHub._list_statuses),
+    (_REPO + r"/commits/([^/]+)/check-runs", "GET", FakeGitHub._list_check_runs),
     (_REPO + r"/issues/(\d+)/comments", "GET", FakeGitHub._list_comments),
     (_REPO + r"/issues/(\d+)/comments", "POST", FakeGitHub._create_comment),
     (_REPO + r"/issues/comments/(\d+)", "PATCH", FakeGitHub._update_comment),

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.feedback.markers import RunMarker, thread_marker
+from chalicelib.feedback.markers import RunMarker, parse_url_marker, thread_marker, with_url_marker
 from chalicelib.githost.base import CommitStatus, GitHost, ShaNotFoundError
 from chalicelib.githost.github import GitHub, GitHubApiError, GitHubHttp
 
@@ -265,3 +265,27 @@ def test_an_older_short_result_leaves_newer_parts_alone(github: GitHub, fake: Fa
     github.post_comment_parts(REPO, 7, parts(4, 1), thread="terraform-plan")
 
     assert fake.thread_bodies(REPO, 7) == newer
+
+
+def _status(seq: int, state: str, minutes: int = 0) -> CommitStatus:
+    marker = RunMarker(run_id=f"run-{seq}", seq=seq, commit_time=T0 + timedelta(minutes=minutes))
+    url = with_url_marker(f"https://maestrops.example.com/runs/run-{seq}", marker)
+    return CommitStatus(
+        context="maestrops/terraform-plan", state=state, description=state, target_url=url
+    )  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("mode", ["status", "check-run"])
+def test_an_older_run_never_overwrites_a_newer_status(
+    http: GitHubHttp, fake: FakeGitHub, mode: str
+) -> None:
+    github = GitHub(http, status_mode=mode)  # type: ignore[arg-type]
+    github.set_status(REPO, SHA, _status(4, "pending"))
+    github.set_status(REPO, SHA, _status(5, "pending"))
+    github.set_status(REPO, SHA, _status(4, "failure"))  # run 4 finishes after run 5 started
+    github.set_status(REPO, SHA, _status(5, "success"))
+
+    written = fake.statuses if mode == "status" else fake.check_runs
+    assert len(written) == 3
+    urls = [w.get("target_url") or w.get("details_url") for w in written]
+    assert [parse_url_marker(u).seq for u in urls] == [4, 5, 5]  # type: ignore[union-attr]

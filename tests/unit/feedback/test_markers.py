@@ -10,8 +10,10 @@ from chalicelib.feedback.markers import (
     may_overwrite,
     parse_run_marker,
     parse_thread,
+    parse_url_marker,
     part_thread,
     thread_marker,
+    with_url_marker,
 )
 
 T0 = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
@@ -69,3 +71,17 @@ def test_results_in_any_order_leave_the_newest_comment() -> None:
             if may_overwrite(comment, result):
                 comment = result.render()
         assert parse_run_marker(comment) == results[-1]
+
+
+def test_url_marker_round_trips_and_replaces_an_old_fragment() -> None:
+    m = marker(9, 3)
+    url = with_url_marker("https://maestrops.example.com/runs/r9#old", m)
+
+    assert (
+        url
+        == "https://maestrops.example.com/runs/r9#maestrops-seq=9&commit-time=2026-11-26T08:03:00Z"
+    )
+    parsed = parse_url_marker(url)
+    assert parsed is not None and parsed.order_key() == m.order_key()
+    assert parse_url_marker("https://example.com/runs/r9") is None
+    assert parse_url_marker(None) is None
