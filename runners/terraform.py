@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,19 @@ class Terraform:
 
 
 def state_mark(state: dict[str, Any] | None) -> dict[str, Any]:
-    """The serial and lineage that identify a state version (empty state: serial None)."""
-    if not state:
+    """The serial and lineage that identify a state version (no state yet: both None)."""
+    if not state or not state.get("lineage"):
         return {"serial": None, "lineage": None}
     return {"serial": state.get("serial"), "lineage": state.get("lineage")}
+
+
+def plan_state_mark(plan_file: Path) -> dict[str, Any]:
+    """The mark of the state a saved plan was made against, read from the plan file itself.
+
+    A plan file is a zip that carries the prior state (``tfstate-prev``; ``tfstate`` in older
+    formats), so this needs no second Terraform call and cannot race with another apply.
+    """
+    with zipfile.ZipFile(plan_file) as archive:
+        names = set(archive.namelist())
+        member = next((n for n in ("tfstate-prev", "tfstate") if n in names), None)
+        return state_mark(json.loads(archive.read(member)) if member else None)

@@ -13,7 +13,7 @@ from runners.exceptions import StepFailedError
 from runners.plan_summary import plan_summary
 from runners.plugins import ensure_plugin_dir
 from runners.process import Completed, ProcessRunner
-from runners.terraform import Terraform, state_mark
+from runners.terraform import Terraform, plan_state_mark, state_mark
 
 ENV_PLUGIN_DIR = "MAESTRO_TF_PLUGIN_DIR"
 BACKEND_OVERRIDE = "zz_maestro_backend_override.tf"
@@ -99,7 +99,7 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
         "workspace": ctx.job.workspace,
         "working_dir": ctx.job.working_dir,
         "has_changes": outcome.has_changes,
-        "state": state_mark(tf.state_pull()),
+        "state": plan_state_mark(plan_file),
     }
     summary = plan_summary(shown.stdout.encode())
     ctx.files["plan"] = plan_file
