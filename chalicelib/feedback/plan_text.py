@@ -27,6 +27,14 @@ _HEADLINES = {
 }
 
 
+_OUTPUT_LINES = {
+    "create": "+ output.{name} will be created",
+    "update": "! output.{name} will change",
+    "replace": "! output.{name} will change",
+    "delete": "- output.{name} will be removed",
+}
+
+
 def _show(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 1] + "…"
@@ -92,5 +100,6 @@ def render_plan_diff(plan: PlanOverview) -> Iterator[str]:
         if isinstance(rc.change, Change):
             yield from _attribute_lines(rc.change, action)
     for name, output in plan.output_changes.items():
-        if output.actions != ["no-op"]:
-            yield f"! output.{name} will change ({', '.join(output.actions)})"
+        action = classify(output.actions)
+        if action in _OUTPUT_LINES:
+            yield _OUTPUT_LINES[action].format(name=name)

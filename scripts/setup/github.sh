@@ -3,6 +3,7 @@
 # description (npm @octokit/openapi), which the fake GitHub server in the tests checks every
 # request against. Only the one member the tests read is kept (13 MB of a 29 MB package).
 set -euo pipefail
+# shellcheck source=scripts/setup/lib.sh
 source scripts/setup/lib.sh
 
 pip_install_requirements requirements/github.txt
