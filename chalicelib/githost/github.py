@@ -170,7 +170,10 @@ class GitHubHttp:
         allow: tuple[int, ...] = (),
     ) -> Response:
         """Send with retries; a 2xx (or a status in ``allow``) is returned, others raise."""
-        url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
+        absolute = path.startswith(("https://", "http://"))  # GraphQL on GitHub Enterprise
+        url = (path if absolute else self.base_url + path) + (
+            f"?{urlencode(params)}" if params else ""
+        )
         body = None if json is None else jsonlib.dumps(json).encode()
         response: Response | None = None
         for attempt in range(self.max_attempts):
@@ -424,3 +427,25 @@ class GitHub:
         if status.target_url:
             payload["details_url"] = status.target_url
         self.http.request("POST", f"{_split_repo(repo)}/check-runs", json=payload)
+
+
+def github_from_env(env: Mapping[str, str] | None = None) -> GitHub:
+    """The adapter as the composition root builds it, configured by environment variables.
+
+    ``MAESTRO_GITHUB_API_URL`` (GitHub Enterprise Server: ``https://HOST/api/v3``),
+    ``MAESTRO_GITHUB_STATUS_MODE`` (``status`` or ``check-run``), and the credentials of
+    ``auth_from_env``.
+    """
+    import os
+
+    from chalicelib.githost.github_auth import auth_from_env
+
+    env = os.environ if env is None else env
+    api_url = env.get("MAESTRO_GITHUB_API_URL", API_URL).rstrip("/")
+    mode = env.get("MAESTRO_GITHUB_STATUS_MODE", "status")
+    if mode not in ("status", "check-run"):
+        raise ValueError(f"MAESTRO_GITHUB_STATUS_MODE must be status or check-run, not {mode!r}")
+    # GitHub Enterprise Server serves GraphQL at /api/graphql, beside /api/v3.
+    graphql = api_url.removesuffix("/v3") + "/graphql" if api_url.endswith("/api/v3") else None
+    http = GitHubHttp(auth=auth_from_env(env), base_url=api_url)
+    return GitHub(http, status_mode=mode, graphql_url=graphql)  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ from chalicelib.feedback.markers import RunMarker, part_thread
 from chalicelib.feedback.render import CommentContext, render_plan_comments_from_json
 from chalicelib.feedback.status import plan_description
 from chalicelib.githost.base import CommitStatus
-from chalicelib.githost.github import GitHub, GitHubHttp
+from chalicelib.githost.github import GitHub, GitHubHttp, github_from_env
 from chalicelib.githost.github_auth import AppAuth, TokenAuth, auth_from_env
 
 from .conftest import APP_ID, INSTALLATION_ID, Clock
@@ -91,3 +91,37 @@ def test_credentials_come_from_secrets_manager(
 
     assert fake.reactions == [(1, "+1"), (1, "+1")]
     assert json.dumps(fake.requests[-1].authorization) == '"Bearer ghp_personal"'
+
+
+def test_adapter_from_environment(fake: FakeGitHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    env = {
+        "MAESTRO_GITHUB_API_URL": fake.url + "/",
+        "MAESTRO_GITHUB_STATUS_MODE": "check-run",
+        "MAESTRO_GITHUB_TOKEN_SECRET": "maestrops/token",
+    }
+    with mock_aws():
+        boto3.client("secretsmanager").create_secret(
+            Name="maestrops/token", SecretString="ghp_personal"
+        )
+        github = github_from_env(env)
+        github.set_status(
+            REPO, SHA, CommitStatus(context="maestrops/plan", state="success", description="ok")
+        )
+
+    assert fake.check_runs[0]["conclusion"] == "success"
+    with pytest.raises(ValueError, match="check-run"):
+        github_from_env({**env, "MAESTRO_GITHUB_STATUS_MODE": "checks"})
+
+
+def test_enterprise_graphql_endpoint_sits_beside_the_rest_api() -> None:
+    github = github_from_env(
+        {
+            "MAESTRO_GITHUB_API_URL": "https://ghe.example.com/api/v3",
+            "MAESTRO_GITHUB_TOKEN_SECRET": "x",
+        }
+    )
+    assert github.http.base_url == "https://ghe.example.com/api/v3"
+    assert github._graphql_path == "https://ghe.example.com/api/graphql"
