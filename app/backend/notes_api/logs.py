@@ -15,6 +15,7 @@ _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None)
     "message",
     "asctime",
     "taskName",
+    "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
 
 access_logger = logging.getLogger("notes_api.access")
@@ -35,13 +36,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """Send the root logger to stderr as JSON (uvicorn's own loggers propagate to it
-    when started with the `log_config.json` next to this package)."""
+    """Log JSON to stderr from the root logger, unless a JSON handler is there already
+    (uvicorn started with `--log-config log_config.json` installs one). Other handlers,
+    such as a test runner's capture, are left in place."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.addHandler(handler)
 
 
 async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]):

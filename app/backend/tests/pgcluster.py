@@ -93,7 +93,9 @@ def _create_database(bindir: Path, port: int) -> None:
 def running_cluster() -> Iterator[Cluster]:
     """Start a cluster with an empty `notes` database; stop and delete it on exit."""
     bindir = postgres_bindir()
-    root = Path(tempfile.mkdtemp(prefix="notes-pg-"))
+    # As root the server user must reach the directory: under /tmp it can, under a
+    # TMPDIR inside /root it could not.
+    root = Path(tempfile.mkdtemp(prefix="notes-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     datadir = _init(bindir, root)
     port = free_port()
     try:
@@ -101,5 +103,8 @@ def running_cluster() -> Iterator[Cluster]:
         _create_database(bindir, port)
         yield Cluster(port=port, datadir=datadir)
     finally:
-        _run([str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"])
+        # Not _run: when start failed there is nothing to stop, and its error must not
+        # hide the start's.
+        stop = [str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]
+        subprocess.run(_as_server_user(stop), capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)

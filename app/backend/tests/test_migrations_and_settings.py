@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+from fastapi.testclient import TestClient
 from notes_api import migrate
 from notes_api.logs import JsonFormatter
 from notes_api.settings import Settings
@@ -59,3 +60,14 @@ def test_json_formatter_keeps_extra_fields() -> None:
     assert line["status"] == 201
     assert line["level"] == "INFO"
     assert line["time"].endswith("+00:00")
+
+
+def test_each_request_is_logged_with_its_status_and_duration(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="notes_api.access"):
+        client.post("/api/notes", json={"title": "logged"})
+    [record] = [r for r in caplog.records if r.name == "notes_api.access"]
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/api/notes", 201)
+    assert line["duration_ms"] >= 0
