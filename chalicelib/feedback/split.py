@@ -78,6 +78,9 @@ class _Splitter:
 
     def new_part(self) -> bool:
         """Start the next comment; False (and the overflow note) when the cap is reached."""
+        if self.current.chunks and self.current.chunks[-1] == "":
+            self.current.chunks.pop()  # no trailing blank line before a cut
+            self.current.size -= 1
         if self.max_parts is not None and len(self.parts) >= self.max_parts:
             self.truncated = True
             self.current.add(self.overflow_note)
@@ -85,17 +88,19 @@ class _Splitter:
         self.parts.append(_Part())
         return True
 
-    def place_whole(self, section: Section) -> bool:
+    def place_whole(self, section: Section) -> bool | None:
+        """True when placed, False when the cap stopped it, None when it must be cut."""
         text = _render(section)
         size = gh_len(text) + 1
         if size <= self.room():
             self.current.add(text)
             return True
+        if size <= self.budget and self.current.size:
+            # It fits in a comment of its own: start the next one rather than cut the block.
+            return self.new_part() and self.place_whole(section)
         if section.keep_together:
-            if self.current.size and size <= self.budget:
-                return self.new_part() and self.place_whole(section)
             raise CommentTooLongError(f"a section of {size} characters cannot be split")
-        return False
+        return None
 
     def place_lines(self, section: Section) -> bool:
         reopener = section.opener if section.reopener is None else section.reopener
@@ -157,9 +162,8 @@ def split_comment(
         gap = index > 0 and splitter.current.size > 0
         if gap and splitter.room() > 1:
             splitter.current.add("")  # blank line between sections
-        if splitter.place_whole(section):
-            continue
-        if not splitter.place_lines(section):
+        placed = splitter.place_whole(section)
+        if placed is False or (placed is None and not splitter.place_lines(section)):
             break
     total = len(splitter.parts)
     return [

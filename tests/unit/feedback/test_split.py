@@ -122,3 +122,14 @@ def test_emoji_heavy_lines_stay_under_the_limit() -> None:
 
     assert all(gh_len(p) <= 500 for p in parts)
     assert sum(p.count("💰" * 30) for p in parts) == 200
+
+
+def test_a_block_that_fits_a_comment_of_its_own_is_moved_not_cut() -> None:
+    first = Section(lines=[f"a{i:05d}" for i in range(40)], opener="```", closer="```")
+    second = Section(lines=[f"b{i:05d}" for i in range(40)], opener="```", closer="```")
+
+    parts = split_comment([first, second], _header, limit=600)
+
+    assert len(parts) == 2
+    assert all(p.count("```") == 2 for p in parts)
+    assert "b00000" in parts[1] and "b00000" not in parts[0]
