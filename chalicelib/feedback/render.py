@@ -92,9 +92,10 @@ def _links_line(ctx: CommentContext) -> str:
 
 
 def _cost_lines(cost_block: str | None, cost_reason: str | None) -> list[str]:
-    if cost_block is not None:
-        return cost_block.rstrip("\n").split("\n")
-    return [f"💰 cost: not estimated ({cost_reason or 'no cost estimate for this run'})"]
+    if cost_block is None:
+        return [f"💰 cost: not estimated ({cost_reason or 'no cost estimate for this run'})"]
+    # An empty block means "estimated, and the cost does not change": nothing to show.
+    return cost_block.strip("\n").split("\n") if cost_block.strip() else []
 
 
 def _summary_section(
@@ -103,7 +104,8 @@ def _summary_section(
     lines = [summary_line(summary)]
     if summary.errored:
         lines.append("⚠️ Terraform reported errors: this plan is incomplete.")
-    lines += ["", _links_line(ctx), "", *_cost_lines(cost_block, cost_reason)]
+    cost = _cost_lines(cost_block, cost_reason)
+    lines += ["", _links_line(ctx), *(["", *cost] if cost else [])]
     return Section(lines=lines, keep_together=True)
 
 

@@ -77,3 +77,12 @@ def test_utf16_plan_renders() -> None:
 
     assert summary.counts["create"] == 3
     assert "**Plan:** 3 to add" in comments[0]
+
+
+def test_an_empty_cost_block_means_no_cost_change_and_shows_nothing() -> None:
+    raw = (CORPUS / "terraform-json/deep_module.plan.json").read_bytes()
+    _, with_empty = render_plan_comments_from_json(raw, make_context(), cost_block="")
+    _, without = render_plan_comments_from_json(raw, make_context(), cost_reason="no API key")
+
+    assert "cost" not in with_empty[0].split("<details>")[0].lower()
+    assert "💰 cost: not estimated (no API key)" in without[0]
