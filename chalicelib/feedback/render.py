@@ -16,7 +16,7 @@ from chalicelib.feedback.markers import RunMarker, part_thread, thread_marker
 from chalicelib.feedback.plan_text import render_plan_diff
 from chalicelib.feedback.redact import redact, sensitive_values
 from chalicelib.feedback.split import GITHUB_COMMENT_LIMIT, Header, Section, split_comment
-from chalicelib.plans.models import Change, PlanOverview, parse_plan
+from chalicelib.plans.models import Change, OutputChangeValues, PlanOverview, parse_plan
 from chalicelib.plans.summary import Action, PlanSummary, summarize_plan
 
 DEFAULT_MAX_PARTS = 10  # beyond this the comment points to the full plan instead
@@ -264,7 +264,8 @@ def render_result_comments(
                 closer=f"{fence}\n</details>",
             )
         )
-    return split_comment(sections, _header(ctx), limit=limit, max_parts=1)
+    note = "_… the full log is in the run linked above._"
+    return split_comment(sections, _header(ctx), limit=limit, max_parts=1, overflow_note=note)
 
 
 # Above this size the comment lists resources without their attribute values: parsing every
@@ -282,6 +283,12 @@ def plan_sensitive_values(plan: PlanOverview) -> set[str]:
             pairs += [
                 (change.before, change.before_sensitive),
                 (change.after, change.after_sensitive),
+            ]
+    for output in plan.output_changes.values():
+        if isinstance(output, OutputChangeValues):
+            pairs += [
+                (output.before, output.before_sensitive),
+                (output.after, output.after_sensitive),
             ]
     return sensitive_values(pairs)
 

@@ -108,3 +108,37 @@ def test_plan_text_and_log_tail_are_redacted() -> None:
         log_tail="Error: auth failed for AKIAIOSFODNN7EXAMPLE\n",
     )
     assert "AKIAIOSFODNN7EXAMPLE" not in comments[0]
+
+
+def test_sensitive_outputs_are_masked_in_terraform_text() -> None:
+    doc = {
+        "format_version": "1.2",
+        "output_changes": {
+            "db_url": {
+                "actions": ["create"],
+                "after": "postgres://app@db/prod-Qx81",
+                "after_sensitive": True,
+            }
+        },
+    }
+    plan_text = "Changes to Outputs:\n  + db_url = postgres://app@db/prod-Qx81\n"
+    _, comments = render_plan_comments_from_json(
+        json.dumps(doc).encode(), make_context(), plan_text=plan_text
+    )
+
+    assert "prod-Qx81" not in comments[0]
+    assert f"db_url = {REDACTED}" in comments[0]
+
+
+def test_a_huge_log_tail_stays_in_one_comment() -> None:
+    from chalicelib.feedback.render import render_result_comments
+    from chalicelib.feedback.split import GITHUB_COMMENT_LIMIT, gh_len
+
+    log = "\n".join("x" * 5_000 for _ in range(100))
+    comments = render_result_comments(
+        make_context("cd-application"), succeeded=False, headline="Deploy failed.", log_tail=log
+    )
+
+    assert len(comments) == 1
+    assert gh_len(comments[0]) <= GITHUB_COMMENT_LIMIT
+    assert comments[0].rstrip().endswith("_… the full log is in the run linked above._")
