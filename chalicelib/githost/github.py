@@ -112,12 +112,9 @@ class Urllib3Transport:
 
 
 def retry_delay(
-    response: Response | None, attempt: int, now: float, *, backoff: float, max_wait: float
+    response: Response | None, attempt: int, now: float, *, backoff: float
 ) -> float | None:
-    """Seconds to wait before attempt ``attempt + 1``; ``None`` when retrying cannot help.
-
-    ``inf`` means a primary rate limit that resets later than ``max_wait``: give up now.
-    """
+    """Seconds to wait before attempt ``attempt + 1``; ``None`` when retrying cannot help."""
     if response is None or response.status in RETRY_STATUSES:
         return backoff * 2**attempt
     if response.status not in (403, 429):
@@ -125,8 +122,7 @@ def retry_delay(
     if "retry-after" in response.headers:  # secondary rate limit
         return float(response.headers["retry-after"])
     if response.headers.get("x-ratelimit-remaining") == "0":  # primary rate limit
-        wait = float(response.headers.get("x-ratelimit-reset", now)) - now + 1
-        return max(wait, 0.0) if wait <= max_wait else float("inf")
+        return max(float(response.headers.get("x-ratelimit-reset", now)) - now + 1, 0.0)
     return None  # a plain 403: permissions
 
 
@@ -187,14 +183,16 @@ class GitHubHttp:
                 self.auth.invalidate()  # an expired or revoked token: fetch a new one once
                 if attempt == 0:
                     continue
-            delay = retry_delay(
-                response, attempt, self.clock(), backoff=self.backoff, max_wait=self.max_wait
-            )
+            now = self.clock()
+            delay = retry_delay(response, attempt, now, backoff=self.backoff)
             if delay is None or attempt == self.max_attempts - 1:
                 break
-            if delay == float("inf"):
-                reset = float(response.headers["x-ratelimit-reset"])  # type: ignore[union-attr]
-                raise GitHubRateLimitedError(method, path, 403, reset, attempt + 1)
+            if delay > self.max_wait and response is not None:
+                # Holding a Lambda until a far reset costs more than failing now: the caller
+                # records the error (with the time to retry) on the run.
+                raise GitHubRateLimitedError(
+                    method, path, response.status, now + delay, attempt + 1
+                )
             self.sleep(delay)
         raise _error(method, path, response, attempt + 1)
 

@@ -93,7 +93,18 @@ def test_primary_rate_limit_far_away_fails_at_once(
     with pytest.raises(GitHubRateLimitedError) as error:
         github.set_status(REPO, SHA, STATUS)
 
-    assert error.value.reset_at == reset
+    assert error.value.reset_at == reset + 1
+    assert error.value.status == 429
+    assert clock.sleeps == []
+
+
+def test_a_long_retry_after_fails_at_once(github: GitHub, fake: FakeGitHub, clock: Clock) -> None:
+    fake.injected.append(Injected("POST .*/statuses/", 403, {"retry-after": "900"}))
+
+    with pytest.raises(GitHubRateLimitedError) as error:
+        github.set_status(REPO, SHA, STATUS)
+
+    assert error.value.reset_at == clock.now + 900
     assert clock.sleeps == []
 
 
@@ -135,10 +146,10 @@ def test_connection_errors_are_retried(fake: FakeGitHub, clock: Clock) -> None:
         (403, {}, None),
         (429, {"retry-after": "7"}, 7.0),
         (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}, 11.0),
-        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5000"}, float("inf")),
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "5000"}, 4001.0),
         (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"}, 0.0),
     ],
 )
 def test_retry_delay(status: int, headers: dict[str, str], expected: float | None) -> None:
     response = Response(status, headers, b"")
-    assert retry_delay(response, 2, 1000.0, backoff=1.0, max_wait=60.0) == expected
+    assert retry_delay(response, 2, 1000.0, backoff=1.0) == expected
