@@ -4,9 +4,9 @@ urllib3 is already loaded with boto3, so this client adds almost nothing to a co
 (see docs/github.md for the measurements against PyGithub and githubkit).
 
 Retries: 5xx and connection errors back off exponentially; a secondary rate limit waits for
-``Retry-After``; an exhausted primary rate limit waits until ``X-RateLimit-Reset`` when that
-is near, and otherwise fails at once with ``GitHubRateLimitedError`` (carrying the reset
-time) so that the caller records it on the run instead of blocking a Lambda for an hour.
+``Retry-After`` and an exhausted primary one until ``X-RateLimit-Reset``, when that is near.
+A longer wait fails at once with ``GitHubRateLimitedError`` (carrying the time to retry), so
+that the caller records it on the run instead of holding a Lambda for an hour.
 """
 
 from __future__ import annotations
