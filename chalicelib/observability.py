@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from chalicelib.metric_names import NAMESPACE, SERVICE
 
@@ -11,7 +12,13 @@ logger = Logger(service=SERVICE)
 
 
 def emit_metric(name: str, value: float = 1, unit: str = "Count", **dimensions: str) -> None:
-    """Emit one EMF data point now (no batching: handlers are short and few metrics each)."""
+    """Emit one EMF data point now (no batching: handlers are short and few metrics each).
+
+    ``POWERTOOLS_METRICS_DISABLED=true`` (local mode, tests) turns it off, as for powertools'
+    own ``Metrics``.
+    """
+    if is_metrics_disabled():
+        return
     metric_unit = MetricUnit(unit)
     with single_metric(
         name=name,

@@ -1,0 +1,1 @@
+"""The ``maestro`` command line: local mode, and a client of the runs API."""

@@ -1,0 +1,1 @@
+"""Local mode: the whole controller on one machine, with moto standing in for AWS."""
