@@ -59,10 +59,14 @@ def test_playbook_runs_against_the_generated_inventory(bench):
 
 
 def test_failing_playbook_fails_the_step(bench):
-    bench.commit("terraform/null-ok")
     sha = bench.commit("ansible", "ansible")
+    # The outputs of an earlier apply, as the inventory step reads them from its artifact.
+    outputs = bench.root / "outputs.json"
+    outputs.write_text(json.dumps({"hosts": {"app": [{"name": "app-1", "instance_id": "i-1"}]}}))
     job = bench.job(
-        "mon-2", sha, steps(bench.root / "s.tfstate", "ansible/failing.yml", bench.root),
+        "mon-2", sha,
+        [("inventory", "inventory", {"outputs_uri": outputs.as_uri()}),
+         ("monitoring", "ansible_playbook", {"playbook": "ansible/failing.yml"})],
         pipeline="ansible-monitoring",
     )  # fmt: skip
     assert bench.run(job) == 1
