@@ -64,6 +64,45 @@ def ensure_plugin_dir(directory: str | Path) -> Path:
     return directory
 
 
+ENV_MIRRORS = "MAESTRO_TF_PROVIDER_MIRRORS"  # extra mirror directories, os.pathsep-separated
+
+
+def implied_mirror_dirs(env: dict[str, str] | None = None) -> list[Path]:
+    """Terraform's implied local mirror directories on Unix, after any named in the env."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("HOME", str(Path.home())))
+    data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    data_dirs = (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
+    named = [Path(p) for p in env.get(ENV_MIRRORS, "").split(os.pathsep) if p]
+    return [
+        *named,
+        Path("terraform.d/plugins"),
+        home / ".terraform.d" / "plugins",
+        data_home / "terraform" / "plugins",
+        *(Path(d) / "terraform" / "plugins" for d in data_dirs if d),
+    ]
+
+
+def find_provider_mirror(
+    provider: str, env: dict[str, str] | None = None, hostname: str = "registry.terraform.io"
+) -> Path | None:
+    """The first mirror directory holding ``provider`` (e.g. ``hashicorp/aws``) for this
+    platform, packed or unpacked; None when no directory on this machine has it.
+
+    Some machines carry a filesystem mirror of the AWS provider; the seed's own stack can
+    only plan where one exists, so callers fall back to the null-provider stack otherwise.
+    """
+    for directory in implied_mirror_dirs(env):
+        base = directory / hostname / provider
+        if not base.is_dir():
+            continue
+        unpacked = any(p.is_dir() for p in base.glob(f"*/{platform_dir()}"))
+        packed = any(base.glob(f"terraform-provider-*_{platform_dir()}.zip"))
+        if unpacked or packed:
+            return directory.resolve()
+    return None
+
+
 def main() -> None:
     import sys
 

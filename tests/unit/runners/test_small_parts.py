@@ -114,3 +114,19 @@ def test_run_command_polls_until_terminal():
 @pytest.mark.parametrize("name", ["compose-deploy.sh"])
 def test_scripts_are_executable(name):
     assert os.access(Path(SCRIPT).with_name(name), os.X_OK)
+
+
+def test_find_provider_mirror(tmp_path):
+    from runners.plugins import find_provider_mirror
+
+    env = {"HOME": str(tmp_path / "home"), "XDG_DATA_DIRS": str(tmp_path / "none")}
+    assert find_provider_mirror("hashicorp/aws", env) is None
+    mirror = tmp_path / "mirror"
+    (mirror / "registry.terraform.io/hashicorp/aws/5.100.0" / platform_dir()).mkdir(parents=True)
+    env["MAESTRO_TF_PROVIDER_MIRRORS"] = f"{tmp_path / 'empty'}{os.pathsep}{mirror}"
+    assert find_provider_mirror("hashicorp/aws", env) == mirror
+    assert find_provider_mirror("hashicorp/null", env) is None
+    packed = tmp_path / "home" / ".terraform.d" / "plugins" / "registry.terraform.io/hashicorp/null"
+    packed.mkdir(parents=True)
+    (packed / f"terraform-provider-null_2.1.2_{platform_dir()}.zip").write_bytes(b"")
+    assert find_provider_mirror("hashicorp/null", env) == packed.parents[2]
