@@ -1,0 +1,91 @@
+# The hosts of one role. Each gets an Elastic IP (its DNS name survives a stop), an encrypted
+# gp3 root volume, IMDSv2 only, and an instance profile that lets SSM run Ansible and deploys
+# on it: there is no SSH key and no SSH port.
+
+locals {
+  role_tags = merge(var.tags, { Role = var.role })
+}
+
+data "aws_iam_policy_document" "assume_ec2" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name               = "${var.name}-${var.role}-host"
+  description        = "Hosts of role ${var.role}: managed through SSM"
+  assume_role_policy = data.aws_iam_policy_document.assume_ec2.json
+
+  tags = local.role_tags
+}
+
+resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.this.name
+  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+
+resource "aws_iam_instance_profile" "this" {
+  name = "${var.name}-${var.role}-host"
+  role = aws_iam_role.this.name
+
+  tags = local.role_tags
+}
+
+resource "aws_instance" "this" {
+  count = var.instance_count
+
+  #checkov:skip=CKV_AWS_88:The hosts serve the public app and Grafana; their public address is an Elastic IP, and the security groups open only 80/443.
+  ami                    = var.ami_id
+  instance_type          = var.instance_type
+  subnet_id              = var.subnet_ids[count.index % length(var.subnet_ids)]
+  vpc_security_group_ids = var.security_group_ids
+  iam_instance_profile   = aws_iam_instance_profile.this.name
+  # Prometheus scrapes node-exporter and cAdvisor every 15 s, finer than CloudWatch's
+  # detailed monitoring, which stays available as an option.
+  #checkov:skip=CKV_AWS_126:Host metrics come from node-exporter at 15 s; CloudWatch detailed monitoring is var.detailed_monitoring.
+  monitoring    = var.detailed_monitoring
+  ebs_optimized = true
+
+  user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
+    compose_version = var.compose_version
+    role            = var.role
+  })
+  # A changed script applies to hosts created later; existing hosts are converged by Ansible.
+  user_data_replace_on_change = false
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 2 # containers on the host reach IMDSv2 through the docker bridge
+  }
+
+  root_block_device {
+    volume_type           = "gp3"
+    volume_size           = var.root_volume_size
+    encrypted             = true
+    delete_on_termination = true
+  }
+
+  tags        = merge(local.role_tags, { Name = "${var.name}-${var.role}-${count.index + 1}" })
+  volume_tags = merge(local.role_tags, { Name = "${var.name}-${var.role}-${count.index + 1}" })
+
+  lifecycle {
+    # A newer AMI must not replace a running host on the next plan; roll hosts deliberately.
+    ignore_changes = [ami]
+  }
+}
+
+resource "aws_eip" "this" {
+  count = var.instance_count
+
+  domain   = "vpc"
+  instance = aws_instance.this[count.index].id
+
+  tags = merge(local.role_tags, { Name = "${var.name}-${var.role}-${count.index + 1}" })
+}

@@ -1,0 +1,84 @@
+variable "name" {
+  description = "Prefix for resource names (for example `maestrops-prod`)."
+  type        = string
+}
+
+variable "role" {
+  description = "Role of the hosts: `app` or `monitoring`. It becomes the `Role` tag that SSM targeting uses and the inventory group."
+  type        = string
+
+  validation {
+    condition     = contains(["app", "monitoring"], var.role)
+    error_message = "The role must be \"app\" or \"monitoring\"."
+  }
+}
+
+variable "instance_count" {
+  description = "Number of hosts of this role."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.instance_count >= 1 && var.instance_count <= 4 && floor(var.instance_count) == var.instance_count
+    error_message = "The instance_count must be a whole number from 1 to 4."
+  }
+}
+
+variable "instance_type" {
+  description = "EC2 instance type of the hosts (for example `t3.small`)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*\\.[a-z0-9]+$", var.instance_type))
+    error_message = "The instance_type must look like an EC2 instance type, for example t3.small."
+  }
+}
+
+variable "ami_id" {
+  description = "AMI of the hosts (an Amazon Linux 2023 image, which ships the SSM agent)."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Subnets to spread the hosts over, round-robin."
+  type        = list(string)
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the hosts."
+  type        = list(string)
+}
+
+variable "root_volume_size" {
+  description = "Size of the encrypted gp3 root volume, in GiB."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.root_volume_size >= 8 && var.root_volume_size <= 500
+    error_message = "The root_volume_size must be between 8 and 500 GiB."
+  }
+}
+
+variable "compose_version" {
+  description = "Version of the Docker Compose plugin that user data installs."
+  type        = string
+  default     = "2.29.7"
+
+  validation {
+    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.compose_version))
+    error_message = "The compose_version must be a version number like 2.29.7."
+  }
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "detailed_monitoring" {
+  description = "Enable CloudWatch detailed (1-minute) monitoring of the hosts. Prometheus already scrapes them every 15 s."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,167 @@
+variable "project" {
+  description = "Project name, the first part of every resource name."
+  type        = string
+  default     = "maestrops"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.project))
+    error_message = "The project must be 2 to 21 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "environment" {
+  description = "Environment name (for example `staging`, `prod`): part of resource names and the `Environment` tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "The environment must be 2 to 16 lowercase letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "The region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "availability_zones" {
+  description = "The two availability zones of the public subnets; empty picks the region's first two."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.availability_zones) == 0 || length(var.availability_zones) == 2
+    error_message = "Give exactly two availability zones, or none."
+  }
+}
+
+variable "vpc_cidr" {
+  description = "CIDR block of the VPC (/22 or larger)."
+  type        = string
+  default     = "10.0.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0))
+    error_message = "The vpc_cidr must be a valid IPv4 CIDR block."
+  }
+}
+
+variable "domain" {
+  description = "The application's domain (for example `example.com`). Grafana is published as `grafana.<domain>`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.domain))
+    error_message = "The domain must be a lowercase DNS name such as example.com."
+  }
+}
+
+variable "create_hosted_zone" {
+  description = "Create the public Route53 hosted zone for the domain. When false, hosted_zone_id must name an existing zone."
+  type        = bool
+  default     = false
+}
+
+variable "hosted_zone_id" {
+  description = "ID of the existing public hosted zone of the domain (used when create_hosted_zone is false)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.hosted_zone_id == null || can(regex("^Z[A-Z0-9]{1,32}$", var.hosted_zone_id))
+    error_message = "The hosted_zone_id must look like Z0123456789ABCDEFGHIJ."
+  }
+}
+
+variable "create_prometheus_record" {
+  description = "Also publish `prometheus.<domain>` (Traefik serves it with authentication)."
+  type        = bool
+  default     = false
+}
+
+variable "app_instance_type" {
+  description = "EC2 instance type of the application hosts."
+  type        = string
+  default     = "t3.small"
+
+  validation {
+    condition     = can(regex("^(t3|t3a|t4g|m6i|m6a|m7i|m7g|c6i|c7i|c7g|r6i)\\.(micro|small|medium|large|xlarge|2xlarge)$", var.app_instance_type))
+    error_message = "The app_instance_type must be a current general purpose type up to 2xlarge, for example t3.small."
+  }
+}
+
+variable "monitoring_instance_type" {
+  description = "EC2 instance type of the monitoring host (Prometheus, Loki and Grafana want at least 2 GiB)."
+  type        = string
+  default     = "t3.small"
+
+  validation {
+    condition     = can(regex("^(t3|t3a|t4g|m6i|m6a|m7i|m7g|c6i|c7i|c7g|r6i)\\.(small|medium|large|xlarge|2xlarge)$", var.monitoring_instance_type))
+    error_message = "The monitoring_instance_type must be a current general purpose type from small to 2xlarge (micro is too small for the stack)."
+  }
+}
+
+variable "app_instance_count" {
+  description = "Number of application hosts (the apex record lists all of them)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.app_instance_count >= 1 && var.app_instance_count <= 4
+    error_message = "The app_instance_count must be from 1 to 4."
+  }
+}
+
+variable "app_root_volume_size" {
+  description = "Root volume of the application hosts, in GiB (images and the database volume live there)."
+  type        = number
+  default     = 30
+}
+
+variable "monitoring_root_volume_size" {
+  description = "Root volume of the monitoring host, in GiB (Prometheus and Loki data)."
+  type        = number
+  default     = 40
+}
+
+variable "ami_name_pattern" {
+  description = "Name filter of the hosts' AMI. The default is Amazon Linux 2023, which ships the SSM agent."
+  type        = string
+  default     = "al2023-ami-2023.*-kernel-*-x86_64"
+}
+
+variable "ami_owners" {
+  description = "Owners of the AMI (account IDs or aliases)."
+  type        = list(string)
+  default     = ["amazon"]
+}
+
+variable "compose_version" {
+  description = "Version of the Docker Compose plugin installed on first boot."
+  type        = string
+  default     = "2.29.7"
+}
+
+variable "grafana_allowed_cidrs" {
+  description = "CIDR blocks that may reach Grafana on 443; empty means everyone (Grafana has its own login)."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+variable "detailed_monitoring" {
+  description = "Enable CloudWatch detailed monitoring of the hosts (Prometheus already scrapes them every 15 s)."
+  type        = bool
+  default     = false
+}
