@@ -79,12 +79,27 @@ class JobSpec(BaseModel):
     previous_run_id: str | None = None  # for apply: the plan run whose artifact is applied
 
 
-# EventBridge detail-types of the runner's own events; the controller's on_runner_event
-# handler subscribes to ``source = maestrops.runner`` and these types.
-DETAIL_RUN_STARTED = "MaestrOps Run Started"
-DETAIL_STEP_FINISHED = "MaestrOps Step Finished"
-DETAIL_RUN_FINISHED = "MaestrOps Run Finished"
-DETAIL_HEARTBEAT = "MaestrOps Run Heartbeat"
+# EventBridge detail-types of the runner's own events, defined in a pydantic-free module.
+from chalicelib.event_types import (  # noqa: E402
+    DETAIL_HEARTBEAT,
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+)
+
+__all__ = [
+    "COMPOSE_COMMIT_MARKER",
+    "DETAIL_HEARTBEAT",
+    "DETAIL_RUN_FINISHED",
+    "DETAIL_RUN_STARTED",
+    "DETAIL_STEP_FINISHED",
+    "Callback",
+    "JobSpec",
+    "Pipeline",
+    "RunnerEvent",
+    "StepResult",
+    "StepSpec",
+]
 
 StepStatus = Literal["succeeded", "failed", "skipped"]
 
@@ -108,6 +123,7 @@ class RunnerEvent(BaseModel):
     status: Literal["running", "succeeded", "failed", "unknown"] | None = None
     step: StepResult | None = None
     failed_step: str | None = None
+    reason: str | None = None  # why the run failed where no step result says (the checkout)
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     # Crash safety for applies: the Terraform state serial/lineage read just before the apply

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.settings import Settings
+if TYPE_CHECKING:
+    from chalicelib.settings import Settings
 
 
 class Services:
     def __init__(self, settings: Settings | None = None, **overrides: Any) -> None:
-        self.settings = settings or Settings.from_env()
+        if settings is None:
+            from chalicelib.settings import Settings
+
+            settings = Settings.from_env()
+        self.settings = settings
         for name, value in overrides.items():
             setattr(self, name, value)  # shadows the cached_property of the same name
 

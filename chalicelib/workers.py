@@ -9,45 +9,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice import Blueprint, Rate
 
-from chalicelib.events.trigger import Trigger
-from chalicelib.jobs import (
-    DETAIL_HEARTBEAT,
-    DETAIL_RUN_FINISHED,
-    DETAIL_RUN_STARTED,
-    DETAIL_STEP_FINISHED,
-)
-from chalicelib.observability import logger
-from chalicelib.reaper import reap
+from chalicelib.event_types import RUNNER_DETAIL_TYPES, RUNNER_SOURCE
 from chalicelib.services import get_services
 
 workers = Blueprint(__name__)
 
-RUNNER_EVENT_PATTERN = {
-    "source": ["maestrops.runner"],
-    "detail-type": [
-        DETAIL_RUN_STARTED,
-        DETAIL_STEP_FINISHED,
-        DETAIL_RUN_FINISHED,
-        DETAIL_HEARTBEAT,
-    ],
-}
+RUNNER_EVENT_PATTERN = {"source": [RUNNER_SOURCE], "detail-type": list(RUNNER_DETAIL_TYPES)}
 
 
-def dispatch_record(record: SQSRecord) -> None:
-    trigger = Trigger.model_validate_json(record.body)
-    get_services().dispatcher.process(trigger)
+def dispatch_record(record: Any) -> None:
+    """One SQS record (powertools' ``SQSRecord``): a queued Trigger."""
+    from chalicelib.events.trigger import Trigger
+
+    get_services().dispatcher.process(Trigger.model_validate_json(record.body))
 
 
 @workers.lambda_function(name="dispatch_events")
 def dispatch_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
+
     processor = BatchProcessor(event_type=EventType.SQS)
     return process_partial_response(
         event=event, record_handler=dispatch_record, processor=processor, context=context
@@ -61,6 +47,9 @@ def on_runner_event(event: Any) -> None:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="reap_stuck_runs")
 def reap_stuck_runs(event: Any) -> None:
+    from chalicelib.observability import logger
+    from chalicelib.reaper import reap
+
     services = get_services()
     timed_out = reap(services.store, services.backends)
     logger.info("reaper pass", extra={"timed_out": [run.id for run in timed_out]})

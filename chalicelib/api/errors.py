@@ -1,4 +1,7 @@
-"""Domain errors → HTTP responses, in one place. Bodies: ``{"error": {"code", "message"}}``."""
+"""Domain errors → HTTP responses, in one place. Bodies: ``{"error": {"code", "message"}}``.
+
+Imports stay light: this module loads with app.py on every cold start.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,6 @@ import json
 from typing import Any
 
 from chalice import Response
-from pydantic import ValidationError
-
-from chalicelib.runs.exceptions import RunError
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -22,6 +22,10 @@ def error_response(status: int, code: str, message: str) -> Response:
 
 
 def response_for(exc: Exception) -> Response:
+    from pydantic import ValidationError
+
+    from chalicelib.runs.exceptions import RunError
+
     if isinstance(exc, RunError):
         return error_response(exc.status, exc.code, str(exc))
     if isinstance(exc, ValidationError):

@@ -6,8 +6,6 @@ from chalice import Blueprint
 
 from chalicelib.api.auth import bearer_token_problem, route_authorizer
 from chalicelib.api.errors import json_response, response_for
-from chalicelib.runs.exceptions import RunError
-from chalicelib.runs.query import RunQuery
 from chalicelib.services import get_services
 
 runs_api = Blueprint(__name__)
@@ -16,6 +14,9 @@ _authorizer = route_authorizer()
 
 @runs_api.route("/runs", methods=["GET"], authorizer=_authorizer)
 def list_runs():
+    from chalicelib.runs.exceptions import RunError
+    from chalicelib.runs.query import RunQuery
+
     if (denied := _denied()) is not None:
         return denied
     params = runs_api.current_request.query_params or {}
@@ -29,6 +30,8 @@ def list_runs():
 
 @runs_api.route("/runs/{run_id}", methods=["GET"], authorizer=_authorizer)
 def get_run(run_id: str):
+    from chalicelib.runs.exceptions import RunError
+
     if (denied := _denied()) is not None:
         return denied
     try:
