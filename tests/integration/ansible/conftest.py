@@ -22,6 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ansible_harness import (
+    ANSIBLE_DIR,
     GRAFANA_PARAMETER,
     NODE_EXPORTER,
     PROMTOOL,
@@ -69,8 +70,31 @@ def ssm_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def background_lint(
+    toolchain: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[str]]:
+    """ansible-lint (ansible/.ansible-lint: production profile, offline), started early so that
+    it runs beside the playbook runs."""
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "ansible-lint"), "--nocolor", "--profile", "production"],
+        cwd=ANSIBLE_DIR,
+        env=ansible_env(tmp_path_factory.mktemp("lint")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(scope="session")
 def rendering(
-    toolchain: Path, ssm_endpoint: str, tmp_path_factory: pytest.TempPathFactory
+    toolchain: Path,
+    ssm_endpoint: str,
+    background_lint: subprocess.Popen[str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Rendering:
     """Both playbooks' configuration, rendered once; Grafana's password comes from SSM."""
     password = secrets.token_urlsafe(18)
