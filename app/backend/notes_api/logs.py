@@ -48,7 +48,9 @@ def configure_logging(level: str) -> None:
     root.addHandler(handler)
 
 
-async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
+async def access_log(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     start = time.perf_counter()
     response = await call_next(request)
     access_logger.info(

@@ -22,7 +22,7 @@ from notes_api.settings import Settings
 logger = logging.getLogger("notes_api")
 
 # The one place where domain errors become HTTP status codes.
-_STATUS: dict[type[NotesError], int] = {NoteNotFoundError: 404}
+_STATUS: dict[type[Exception], int] = {NoteNotFoundError: 404}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
