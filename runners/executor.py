@@ -14,6 +14,7 @@ from chalicelib.jobs import (
     JobSpec,
     StepResult,
     StepSpec,
+    StepStatus,
 )
 from runners.artifacts import ArtifactStore, store_for
 from runners.context import RunContext, StepOutcome
@@ -80,7 +81,10 @@ class Executor:
     def _run_step(self, ctx: RunContext, step: StepSpec) -> StepResult:
         proc = self._proc(step.name, ctx)
         started = time.monotonic()
-        status, reason, exit_code, outcome = "succeeded", None, 0, StepOutcome()
+        status: StepStatus = "succeeded"
+        reason: str | None = None
+        exit_code: int | None = 0
+        outcome = StepOutcome()
         if self.echo:
             print(f"==> step {step.name} ({step.kind})", flush=True)
         try:
@@ -124,17 +128,14 @@ class Executor:
         failed_step: str | None = None,
         reason: str | None = None,
     ) -> None:
-        fields = dict(ctx.event_fields)
-        if reason:
-            fields["outputs"] = {"reason": reason}
-        else:
-            fields["outputs"] = ctx.outputs
         self.reporter.emit(
             DETAIL_RUN_FINISHED,
             status=status,
             failed_step=failed_step,
+            reason=reason,
             artifacts=artifacts or {},
-            **fields,
+            outputs=ctx.outputs,
+            **ctx.event_fields,
         )
 
 

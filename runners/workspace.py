@@ -30,11 +30,12 @@ def checkout(clone_url: str, sha: str, dest: Path, runner: ProcessRunner) -> Pat
     """Clone ``clone_url`` into ``dest`` and check out ``sha`` (detached)."""
     env = auth_env(clone_url, runner.env)
     steps = [
-        ["git", "clone", "--quiet", "--no-checkout", clone_url, str(dest)],
-        ["git", "-C", str(dest), "-c", "advice.detachedHead=false", "checkout", "-q", sha],
-    ]
-    for args in steps:
+        ("clone", ["git", "clone", "--quiet", "--no-checkout", clone_url, str(dest)]),
+        ("checkout", ["git", "-C", str(dest), "-c", "advice.detachedHead=false", "checkout",
+                      "-q", sha]),
+    ]  # fmt: skip
+    for what, args in steps:
         done = runner.run(args, env=env)
         if done.returncode != 0:
-            raise StepFailedError(f"git {args[1]} failed: {done.tail.strip()[-300:]}", 1)
+            raise StepFailedError(f"git {what} failed: {done.tail.strip()[-300:]}", 1)
     return dest

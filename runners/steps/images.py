@@ -14,6 +14,7 @@ from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError, StepSkippedError
 from runners.process import ProcessRunner
 from runners.tools import find_tool
+from runners.workspace import auth_env
 
 
 def image_tag(run_number: int, sha: str) -> str:
@@ -118,10 +119,15 @@ def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
     return from_root if from_root.exists() else ctx.work_dir / relative
 
 
-def _git(proc: ProcessRunner, repo: Path, *args: str) -> None:
-    done = proc.run(["git", "-C", str(repo), *args])
+GIT_IDENTITY = ("-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local")
+
+
+def _git(ctx: RunContext, proc: ProcessRunner, what: str, *args: str) -> None:
+    """git in the checkout; a push authenticates like the clone (token via the env)."""
+    env = auth_env(ctx.job.clone_url, ctx.env)
+    done = proc.run(["git", "-C", str(ctx.repo_dir), *GIT_IDENTITY, what, *args], env=env)
     if done.returncode != 0:
-        raise StepFailedError(f"git {args[0]} exited {done.returncode}", done.returncode)
+        raise StepFailedError(f"git {what} exited {done.returncode}", done.returncode)
 
 
 def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
@@ -137,11 +143,10 @@ def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> Ste
         return StepOutcome(reason="no image of the compose file was built")
     tag = ctx.outputs.get("image_tag", "")
     relative = str(path.relative_to(ctx.repo_dir))
-    identity = ["-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local"]
     message = f"Set image tags {tag} in {relative} {COMPOSE_COMMIT_MARKER}"
-    _git(proc, ctx.repo_dir, "add", relative)
-    _git(proc, ctx.repo_dir, *identity, "commit", "-q", "-m", message)
+    _git(ctx, proc, "add", relative)
+    _git(ctx, proc, "commit", "-q", "-m", message)
     if step.params.get("push", True) and ctx.job.branch:
-        _git(proc, ctx.repo_dir, "push", "-q", "origin", f"HEAD:refs/heads/{ctx.job.branch}")
+        _git(ctx, proc, "push", "-q", "origin", f"HEAD:refs/heads/{ctx.job.branch}")
     compose_uri = ctx.store.put_file("docker-compose.yml", path)
     return StepOutcome(artifacts={"compose": compose_uri}, reason=f"updated {', '.join(changed)}")

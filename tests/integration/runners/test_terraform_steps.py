@@ -148,3 +148,12 @@ def test_apply_refuses_a_plan_whose_state_moved(bench):
     assert apply["reason"].startswith("refusing to apply: the state moved since the plan")
     assert f"-> {serial}" in apply["reason"] and "re-plan" in apply["reason"]
     assert json.loads(state.read_text())["serial"] == serial  # nothing was applied
+
+
+def test_unknown_sha_fails_the_checkout(bench):
+    bench.commit("terraform/null-ok")
+    job = bench.job("co-1", "f" * 40, [("init", "terraform_init", {"backend": False})])
+    assert bench.run(job) == 1
+    done = bench.finished("co-1")
+    assert done["failed_step"] == "checkout" and done["reason"].startswith("git checkout failed")
+    assert bench.steps_of("co-1") == {}
