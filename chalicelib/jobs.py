@@ -6,6 +6,7 @@ serialize them as JSON (``JobSpec.model_dump_json()`` / ``JobSpec.model_validate
 
 from __future__ import annotations
 
+import base64
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -93,12 +94,17 @@ __all__ = [
     "DETAIL_RUN_FINISHED",
     "DETAIL_RUN_STARTED",
     "DETAIL_STEP_FINISHED",
+    "ENV_JOB",
+    "ENV_JOB_URI",
+    "ENV_RUN_ID",
+    "RUNNER_COMMAND",
     "Callback",
     "JobSpec",
     "Pipeline",
     "RunnerEvent",
     "StepResult",
     "StepSpec",
+    "job_env",
 ]
 
 StepStatus = Literal["succeeded", "failed", "skipped"]
@@ -132,3 +138,18 @@ class RunnerEvent(BaseModel):
     state_serial_before: int | None = None
     state_serial_after: int | None = None
     state_lineage: str | None = None
+
+
+# How a job travels to a runner in a container or on a host (CodeBuild, ECS, SSM): the JSON
+# in base64 (quotes and newlines survive every layer) and the run id on its own, which the
+# services' state-change events carry back.
+ENV_JOB = "MAESTRO_JOB"
+ENV_JOB_URI = "MAESTRO_JOB_URI"  # an s3:// URI instead, for jobs too large for the env
+ENV_RUN_ID = "MAESTRO_RUN_ID"
+RUNNER_COMMAND = ("python", "-m", "runners", "run", "--job", "env")
+
+
+def job_env(job: JobSpec) -> dict[str, str]:
+    """The environment variables that hand ``job`` to ``python -m runners run --job env``."""
+    encoded = base64.b64encode(job.model_dump_json().encode()).decode()
+    return {ENV_JOB: encoded, ENV_RUN_ID: job.run_id}

@@ -9,18 +9,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from chalicelib.jobs import JobSpec
+from chalicelib.jobs import ENV_JOB, ENV_JOB_URI, JobSpec
 from runners.exceptions import JobLoadError
-
-# CodeBuild and ECS pass the job in one environment variable (base64 of the JSON, so quotes
-# and newlines survive every layer); ``MAESTRO_JOB_URI`` points to a larger one on S3.
-ENV_JOB = "MAESTRO_JOB"
-ENV_JOB_URI = "MAESTRO_JOB_URI"
-
-
-def encode_job_env(job: JobSpec) -> str:
-    """The value of ``MAESTRO_JOB`` for a job."""
-    return base64.b64encode(job.model_dump_json().encode()).decode()
 
 
 def load_job(source: str | None, env: Mapping[str, str] | None = None, s3_client=None) -> JobSpec:

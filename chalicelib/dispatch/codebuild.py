@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.dispatch._env import job_env
 from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
-from chalicelib.jobs import JobSpec
+from chalicelib.jobs import JobSpec, job_env
 
 _STATES: dict[str, RunnerState] = {
     "IN_PROGRESS": "running",

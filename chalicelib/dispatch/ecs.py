@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalicelib.dispatch._env import RUNNER_COMMAND, job_env
 from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
-from chalicelib.jobs import JobSpec
+from chalicelib.jobs import RUNNER_COMMAND, JobSpec, job_env
 
 _RUNNING = {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"}
 _PENDING = {"PROVISIONING", "PENDING", "ACTIVATING"}
@@ -36,7 +35,7 @@ def build_run_task_kwargs(
         },
         "overrides": {
             "containerOverrides": [
-                {"name": container, "command": RUNNER_COMMAND, "environment": environment}
+                {"name": container, "command": list(RUNNER_COMMAND), "environment": environment}
             ]
         },
         "startedBy": f"maestrops/{job.run_id}"[:128],

@@ -6,9 +6,8 @@ import os
 import shlex
 from typing import Any
 
-from chalicelib.dispatch._env import ENV_RUN_ID, RUNNER_COMMAND, job_env
 from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
-from chalicelib.jobs import JobSpec
+from chalicelib.jobs import ENV_RUN_ID, RUNNER_COMMAND, JobSpec, job_env
 
 _STATES: dict[str, RunnerState] = {
     "Pending": "pending",

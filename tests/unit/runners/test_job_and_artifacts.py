@@ -6,10 +6,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.jobs import JobSpec, StepSpec
+from chalicelib.jobs import ENV_JOB_URI, JobSpec, StepSpec, job_env
 from runners.artifacts import FileArtifactStore, S3ArtifactStore, sibling_prefix, store_for
 from runners.exceptions import JobLoadError
-from runners.job import ENV_JOB, ENV_JOB_URI, encode_job_env, load_job
+from runners.job import load_job
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def test_job_from_file_env_and_s3(tmp_path, job, monkeypatch):
     path = tmp_path / "job.json"
     path.write_text(job.model_dump_json())
     assert load_job(str(path), env={}) == job
-    assert load_job(None, env={ENV_JOB: encode_job_env(job)}) == job
+    assert load_job(None, env=job_env(job)) == job
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     with mock_aws():
         s3 = boto3.client("s3")
