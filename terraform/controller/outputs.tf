@@ -1,0 +1,76 @@
+# What `chalice package` needs: the environment of every function and the role of each one.
+# docs/deploy.md writes `chalice_stage_config` into .chalice/config.json under the stage.
+
+locals {
+  lambda_environment = {
+    MAESTRO_TABLE                  = aws_dynamodb_table.main.name
+    MAESTRO_IDEMPOTENCY_TABLE      = aws_dynamodb_table.idempotency.name
+    MAESTRO_QUEUE_URL              = aws_sqs_queue.events.url
+    MAESTRO_ARTIFACTS_BUCKET       = aws_s3_bucket.artifacts.bucket
+    MAESTRO_WEBHOOK_SECRET_NAME    = aws_secretsmanager_secret.this["webhook-secret"].name
+    MAESTRO_GITHUB_APP_SECRET_NAME = aws_secretsmanager_secret.this["github-app"].name
+    MAESTRO_ALLOWED_REPOS          = join(",", var.allowed_repos)
+    MAESTRO_EVENT_BUS              = local.event_bus_name
+    MAESTRO_RUNNER_BACKEND         = var.runner_backend
+    MAESTRO_CODEBUILD_PROJECT      = aws_codebuild_project.runner.name
+    MAESTRO_ECS_CLUSTER            = aws_ecs_cluster.runner.name
+    MAESTRO_ECS_TASK_DEFINITION    = aws_ecs_task_definition.runner.family
+    MAESTRO_ECS_SUBNETS            = join(",", var.runner_subnet_ids)
+    MAESTRO_ECS_SECURITY_GROUPS    = join(",", aws_security_group.runner[*].id)
+    POWERTOOLS_SERVICE_NAME        = var.app_name
+    POWERTOOLS_METRICS_NAMESPACE   = module.metrics.namespace
+  }
+}
+
+output "lambda_environment" {
+  description = "Environment variables of every controller function."
+  value       = local.lambda_environment
+}
+
+output "lambda_role_arns" {
+  description = "IAM role of each function (Chalice function name => role ARN)."
+  value       = { for k, r in aws_iam_role.lambda : k => r.arn }
+}
+
+output "chalice_stage_config" {
+  description = "The stage block of .chalice/config.json: environment, one role per function, no role managed by Chalice."
+  value = {
+    api_gateway_stage     = "api"
+    manage_iam_role       = false
+    iam_role_arn          = aws_iam_role.lambda["api_handler"].arn
+    environment_variables = local.lambda_environment
+    lambda_timeout        = 30
+    lambda_memory_size    = 512
+    lambda_functions = {
+      for k, r in aws_iam_role.lambda : k => {
+        iam_role_arn   = r.arn
+        lambda_timeout = k == "dispatch_events" ? 60 : (k == "api_handler" ? 10 : 30)
+      }
+    }
+  }
+}
+
+output "runner_image_repository" {
+  description = "ECR repository of the runner image: docker push <url>:<runner_image_tag>."
+  value       = aws_ecr_repository.runner.repository_url
+}
+
+output "secret_names" {
+  description = "Secrets to fill by hand after the first apply (aws secretsmanager put-secret-value)."
+  value       = { for k, s in aws_secretsmanager_secret.this : k => s.name }
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of every alarm."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of runs per pipeline, failures and durations."
+  value       = aws_cloudwatch_dashboard.controller.dashboard_name
+}
+
+output "lambda_function_names" {
+  description = "Names Chalice gives the functions; the alarms and the event wiring use them."
+  value       = local.lambda_names
+}

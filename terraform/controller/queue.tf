@@ -1,0 +1,35 @@
+# Webhook triggers wait here between the webhook and the dispatcher. FIFO with the repository as
+# message group: one repository's events are handled in order, different repositories in
+# parallel. A message that fails maxReceiveCount times moves to the DLQ (and pages someone).
+
+resource "aws_sqs_queue" "events_dlq" {
+  name                      = "${local.name}-events-dlq.fifo"
+  fifo_queue                = true
+  message_retention_seconds = 1209600 # 14 days, the maximum: time to look and redrive
+  kms_master_key_id         = aws_kms_key.controller.arn
+}
+
+resource "aws_sqs_queue" "events" {
+  name                        = "${local.name}-events.fifo"
+  fifo_queue                  = true
+  content_based_deduplication = false # the webhook sets the delivery id as deduplication id
+  deduplication_scope         = "messageGroup"
+  fifo_throughput_limit       = "perMessageGroupId"
+  visibility_timeout_seconds  = 360 # six times dispatch_events' 60 s timeout, as AWS advises
+  message_retention_seconds   = 345600
+  kms_master_key_id           = aws_kms_key.controller.arn
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.events_dlq.arn
+    maxReceiveCount     = 5
+  })
+}
+
+resource "aws_sqs_queue_redrive_allow_policy" "events_dlq" {
+  queue_url = aws_sqs_queue.events_dlq.id
+
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [aws_sqs_queue.events.arn]
+  })
+}

@@ -1,0 +1,145 @@
+# The runner: one image (ECR), run by CodeBuild (the default backend) or as a Fargate task.
+# Both read the job from the MAESTRO_JOB variable that the controller overrides per run.
+
+locals {
+  runner_image = "${aws_ecr_repository.runner.repository_url}:${var.runner_image_tag}"
+  ecs_enabled  = var.runner_vpc_id != "" && length(var.runner_subnet_ids) > 0
+
+  runner_environment = {
+    MAESTRO_ARTIFACTS_BUCKET     = aws_s3_bucket.artifacts.bucket
+    MAESTRO_EVENT_BUS            = local.event_bus_name
+    MAESTRO_REGISTRY_SECRET_NAME = aws_secretsmanager_secret.this["registry"].name
+    AWS_DEFAULT_REGION           = var.region
+  }
+}
+
+resource "aws_cloudwatch_log_group" "runner" {
+  name              = "/maestrops/${local.name}/runner"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.controller.arn
+}
+
+resource "aws_codebuild_project" "runner" {
+  name          = "${local.name}-runner"
+  description   = "MaestrOps runner: executes one job (JobSpec in MAESTRO_JOB)"
+  service_role  = aws_iam_role.runner.arn
+  build_timeout = var.runner_timeout_minutes
+  # Jobs are queued by the controller; a build that waits longer than this is reaped anyway.
+  queued_timeout = 60
+  encryption_key = aws_kms_key.controller.arn
+
+  artifacts {
+    type = "NO_ARTIFACTS" # the runner uploads its own artifacts under runs/<run_id>/
+  }
+
+  environment {
+    compute_type                = var.codebuild_compute_type
+    image                       = local.runner_image
+    image_pull_credentials_type = "SERVICE_ROLE"
+    type                        = "LINUX_CONTAINER"
+    #checkov:skip=CKV_AWS_316:The ci-application pipeline builds the app's container images, which needs the Docker daemon that only privileged mode provides.
+    privileged_mode = true
+
+    dynamic "environment_variable" {
+      for_each = local.runner_environment
+
+      content {
+        name  = environment_variable.key
+        value = environment_variable.value
+      }
+    }
+  }
+
+  source {
+    type = "NO_SOURCE" # the runner clones the repository at the job's sha itself
+    buildspec = yamlencode({
+      version = "0.2"
+      phases = {
+        build = { commands = ["python -m runners run --job env"] }
+      }
+    })
+  }
+
+  logs_config {
+    cloudwatch_logs {
+      group_name  = aws_cloudwatch_log_group.runner.name
+      stream_name = "codebuild"
+    }
+  }
+}
+
+resource "aws_ecs_cluster" "runner" {
+  name = "${local.name}-runner"
+
+  setting {
+    name  = "containerInsights"
+    value = "enabled"
+  }
+}
+
+resource "aws_ecs_cluster_capacity_providers" "runner" {
+  cluster_name       = aws_ecs_cluster.runner.name
+  capacity_providers = ["FARGATE", "FARGATE_SPOT"]
+
+  default_capacity_provider_strategy {
+    capacity_provider = "FARGATE"
+    weight            = 1
+  }
+}
+
+resource "aws_ecs_task_definition" "runner" {
+  family                   = "${local.name}-runner"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = var.ecs_task_cpu
+  memory                   = var.ecs_task_memory
+  execution_role_arn       = aws_iam_role.ecs_execution.arn
+  task_role_arn            = aws_iam_role.runner.arn
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = "X86_64"
+  }
+
+  container_definitions = jsonencode([{
+    # The name is the one chalicelib/dispatch/ecs.py overrides per run.
+    name                   = "runner"
+    image                  = local.runner_image
+    essential              = true
+    command                = ["python", "-m", "runners", "run", "--job", "env"]
+    readonlyRootFilesystem = false # Terraform and Ansible write their working trees
+    environment            = [for k, v in local.runner_environment : { name = k, value = v }]
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = aws_cloudwatch_log_group.runner.name
+        awslogs-region        = var.region
+        awslogs-stream-prefix = "ecs"
+      }
+    }
+  }])
+}
+
+resource "aws_security_group" "runner" {
+  count = local.ecs_enabled ? 1 : 0
+
+  name        = "${local.name}-runner"
+  description = "Fargate runner tasks: no inbound traffic, outbound HTTPS for GitHub, registries and AWS APIs"
+  vpc_id      = var.runner_vpc_id
+
+  egress {
+    description = "HTTPS to GitHub, package registries and AWS APIs"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "DNS lookups"
+    from_port   = 53
+    to_port     = 53
+    protocol    = "udp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+}

@@ -1,0 +1,20 @@
+# Secrets the controller and the runners read at run time. Terraform creates the containers
+# only: the values are put by hand (docs/deploy.md), so they never enter the Terraform state.
+
+locals {
+  secrets = {
+    webhook-secret = "GitHub webhook secret (HMAC key of X-Hub-Signature-256)"
+    github-app     = "GitHub App credentials: JSON {app_id, installation_id, private_key}"
+    registry       = "Container registry credentials for image builds: JSON {registry, username, password}"
+  }
+}
+
+resource "aws_secretsmanager_secret" "this" {
+  for_each = local.secrets
+
+  #checkov:skip=CKV2_AWS_57:These secrets are issued by GitHub and a registry, which Secrets Manager cannot rotate; docs/deploy.md describes rotating them by hand.
+  name                    = "${var.app_name}/${var.stage}/${each.key}"
+  description             = each.value
+  kms_key_id              = aws_kms_key.controller.arn
+  recovery_window_in_days = 7
+}

@@ -1,0 +1,162 @@
+variable "app_name" {
+  description = "Chalice app name: the prefix of every resource and of the Lambda functions Chalice deploys (`<app_name>-<stage>-<function>`)."
+  type        = string
+  default     = "maestrops"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.app_name))
+    error_message = "The app_name must be 2 to 21 lowercase letters, digits or dashes."
+  }
+}
+
+variable "stage" {
+  description = "Chalice stage (`dev` or `prod`)."
+  type        = string
+  default     = "prod"
+
+  validation {
+    condition     = contains(["dev", "prod"], var.stage)
+    error_message = "The stage must be \"dev\" or \"prod\"."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the controller."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "The region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "allowed_repos" {
+  description = "Repositories (owner/name, globs allowed) whose webhooks the controller acts on. Empty ignores every repository."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.allowed_repos : can(regex("^[A-Za-z0-9*?_.-]+/[A-Za-z0-9*?_.-]+$", r))])
+    error_message = "Each allowed repository must look like owner/name (globs * and ? allowed)."
+  }
+}
+
+variable "runner_backend" {
+  description = "Default runner backend of the controller: `codebuild`, `ecs` or `ssm` (a pipeline may choose another in .gitops.yml)."
+  type        = string
+  default     = "codebuild"
+
+  validation {
+    condition     = contains(["codebuild", "ecs", "ssm"], var.runner_backend)
+    error_message = "The runner_backend must be codebuild, ecs or ssm."
+  }
+}
+
+variable "runner_image_tag" {
+  description = "Tag of the runner image in the ECR repository that CodeBuild and ECS run. Tags are immutable: push a new tag per release."
+  type        = string
+  default     = "0.1.0"
+
+  validation {
+    condition     = var.runner_image_tag != "latest" && can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.runner_image_tag))
+    error_message = "The runner_image_tag must be a valid, immutable image tag (not \"latest\")."
+  }
+}
+
+variable "codebuild_compute_type" {
+  description = "CodeBuild compute type of the runner."
+  type        = string
+  default     = "BUILD_GENERAL1_SMALL"
+
+  validation {
+    condition     = contains(["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"], var.codebuild_compute_type)
+    error_message = "The codebuild_compute_type must be BUILD_GENERAL1_SMALL, _MEDIUM or _LARGE."
+  }
+}
+
+variable "runner_timeout_minutes" {
+  description = "Hard timeout of one runner build or task, in minutes (the reaper uses each run's own timeout)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.runner_timeout_minutes >= 5 && var.runner_timeout_minutes <= 480
+    error_message = "The runner_timeout_minutes must be between 5 and 480."
+  }
+}
+
+variable "ecs_task_cpu" {
+  description = "CPU units of the Fargate runner task."
+  type        = number
+  default     = 1024
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096], var.ecs_task_cpu)
+    error_message = "The ecs_task_cpu must be a Fargate size: 256, 512, 1024, 2048 or 4096."
+  }
+}
+
+variable "ecs_task_memory" {
+  description = "Memory of the Fargate runner task, in MiB."
+  type        = number
+  default     = 2048
+}
+
+variable "runner_vpc_id" {
+  description = "VPC of the Fargate runner tasks. Empty: no runner security group, and the ECS backend is not configured (CodeBuild needs no VPC)."
+  type        = string
+  default     = ""
+}
+
+variable "runner_subnet_ids" {
+  description = "Private subnets (with a route to the internet through NAT) for the Fargate runner tasks; the tasks get no public IP."
+  type        = list(string)
+  default     = []
+}
+
+variable "managed_account_role_arns" {
+  description = "IAM roles (in the managed account or accounts) that the runners assume to plan and apply the users' Terraform. Empty: the runners can only read their artifacts."
+  type        = list(string)
+  default     = []
+}
+
+variable "alarm_email" {
+  description = "Email address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "The alarm_email must be an email address, or empty."
+  }
+}
+
+variable "wire_lambdas" {
+  description = "Connect the deployed Chalice functions: the SQS event source of dispatch_events and the service state-change rules to on_runner_event. Set to true on the second apply, after `chalice deploy` (docs/deploy.md)."
+  type        = bool
+  default     = false
+}
+
+variable "artifact_retention_days" {
+  description = "Days to keep run artifacts (plans, logs, cost files) before they expire."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.artifact_retention_days >= 7
+    error_message = "Keep artifacts for at least 7 days (an apply reuses the plan of its PR)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the runner log groups, in days."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Extra tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
