@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 
 from runners.compose import rewrite_image_tags, validate_compose
+from runners.registry import LocalRegistry
 
 from .conftest import FIXTURES, git
 
@@ -43,34 +42,10 @@ def test_invalid_compose_file_is_reported(tmp_path):
     assert not ok and "image" in message
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def registry(tmp_path):
-    binary = shutil.which("docker-registry")
-    assert binary, "docker-registry is installed by scripts/setup/runners.sh"
-    port = _free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        "version: 0.1\nlog: {level: warn}\n"
-        f"storage: {{filesystem: {{rootdirectory: {tmp_path / 'registry-data'}}}}}\n"
-        f"http: {{addr: '127.0.0.1:{port}'}}\n"
-    )
-    proc = subprocess.Popen([binary, "serve", str(config)], stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"localhost:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with LocalRegistry(tmp_path / "registry") as address:
+        yield address
 
 
 def test_build_push_and_commit_back(bench, registry):
