@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import os
 import re
 import socket
+import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "ansible"
 INVENTORY = FIXTURES / "inventory.ini"
 PLAYBOOKS = ("monitoring.yml", "app.yml")
 HOSTS = {"monitoring-1": "monitoring", "app-1": "agents"}  # host -> stack folder
+GRAFANA = "grafana.example.com"
 GRAFANA_PARAMETER = "/maestrops/grafana/admin-password"
 PROMTOOL = Path("/usr/bin/promtool")
 NODE_EXPORTER = Path("/usr/bin/prometheus-node-exporter")
@@ -140,3 +145,117 @@ def run_playbooks(env: dict[str, str], *args: str, playbooks=PLAYBOOKS) -> Playb
 def config_args(root: Path) -> list[str]:
     """The configuration-only run: files under root, docker never called."""
     return ["--tags", "config", "-e", f"maestrops_root={root}", "-e", "maestrops_compose_up=false"]
+
+
+class StandIn:
+    """An HTTP upstream on loopback that answers every request and records (Host, path)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+        seen = self.seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append((self.headers.get("Host", ""), self.path))
+                body = f"stand-in {self.path}".encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:  # keep pytest output clean
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class TraefikRun:
+    proc: subprocess.Popen[bytes]
+    ports: dict[str, int]  # entrypoint -> loopback port
+    upstream: StandIn
+    log: Path
+
+    def get(self, entrypoint: str, host: str, path: str = "/") -> tuple[int, dict, str]:
+        """(status, headers, body) of one request; https on websecure, no redirects followed."""
+        port = self.ports[entrypoint]
+        if entrypoint == "websecure":
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # Traefik's default self-signed certificate
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                "127.0.0.1", port, timeout=5, context=context
+            )
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            conn.request("GET", path, headers={"Host": host})
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read().decode()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.upstream.close()
+
+
+def loopback_traefik_config(static: dict, dynamic: dict, workdir: Path, upstream: str):
+    """The rendered configuration with only what cannot run here swapped.
+
+    Entrypoints move to free loopback ports, the file provider to ``workdir``, every upstream to
+    the stand-in, and the ACME resolver goes (it would call Let's Encrypt). Routers, rules,
+    entrypoints, middlewares and metrics stay as rendered.
+    """
+    ports = {name: free_port() for name in static["entryPoints"]}
+    for name, entrypoint in static["entryPoints"].items():
+        entrypoint["address"] = f"127.0.0.1:{ports[name]}"
+    static["providers"]["file"]["directory"] = str(workdir / "dynamic")
+    static.pop("certificatesResolvers", None)
+    static["log"]["level"] = "DEBUG"
+    for router in dynamic["http"]["routers"].values():
+        if "tls" in router:
+            router["tls"] = {}
+    for service in dynamic["http"]["services"].values():
+        service["loadBalancer"]["servers"] = [{"url": upstream}]
+    return static, dynamic, ports
+
+
+def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -> TraefikRun:
+    upstream = StandIn()
+    static, dynamic, ports = loopback_traefik_config(static, dynamic, workdir, upstream.url)
+    (workdir / "dynamic").mkdir(parents=True)
+    (workdir / "dynamic" / "routes.yml").write_text(yaml.safe_dump(dynamic))
+    (workdir / "traefik.yml").write_text(yaml.safe_dump(static))
+    log = workdir / "traefik.log"
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "traefik"), f"--configFile={workdir / 'traefik.yml'}"],
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=workdir,
+    )
+    run = TraefikRun(proc, ports, upstream, log)
+    deadline = time.monotonic() + 20
+    # Ready when the file provider's routes answer (ping alone comes up before them).
+    while True:
+        try:
+            if run.get("websecure", ready_host)[0] != 404:
+                upstream.seen.clear()
+                return run
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            run.stop()
+            raise RuntimeError(f"traefik did not serve {ready_host}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.1)

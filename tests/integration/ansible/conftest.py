@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,16 +24,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ansible_harness import (
     ANSIBLE_DIR,
+    GRAFANA,
     GRAFANA_PARAMETER,
     NODE_EXPORTER,
     PROMTOOL,
     REPO,
     VENV_BIN,
     Rendering,
+    TraefikRun,
     ansible_env,
     config_args,
     free_port,
     run_playbooks,
+    start_traefik,
     wait_http,
 )
 
@@ -112,3 +116,57 @@ def rendering(
     run = run_playbooks(env, *config_args(root))
     assert run.returncode == 0, run.output[-4000:]
     return Rendering(root, run, env, password)
+
+
+def _traefik(rendering: Rendering, host: str, workdir: Path, ready_host: str) -> TraefikRun:
+    static = rendering.load(host, "traefik/traefik.yml")
+    dynamic = rendering.load(host, "traefik/dynamic/routes.yml")
+    return start_traefik(static, dynamic, workdir, ready_host)
+
+
+@pytest.fixture(scope="session")
+def traefik_monitoring(
+    rendering: Rendering, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TraefikRun]:
+    """The real Traefik binary with the monitoring host's rendered configuration."""
+    run = _traefik(rendering, "monitoring-1", tmp_path_factory.mktemp("traefik-mon"), GRAFANA)
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope="session")
+def traefik_app(
+    rendering: Rendering, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TraefikRun]:
+    """The real Traefik binary with an app host's rendered configuration."""
+    run = _traefik(rendering, "app-1", tmp_path_factory.mktemp("traefik-app"), "example.com")
+    yield run
+    run.stop()
+
+
+@pytest.fixture(scope="session")
+def traefik_metrics(traefik_monitoring: TraefikRun) -> str:
+    """Traefik's own /metrics after one routed request (vectors appear once observed)."""
+    assert traefik_monitoring.get("websecure", GRAFANA)[0] == 200
+    status, _, body = traefik_monitoring.get("internal", "10.0.1.11", "/metrics")
+    assert status == 200
+    return body
+
+
+@pytest.fixture(scope="session")
+def node_exporter_metrics() -> Iterator[str]:
+    """The real node-exporter's /metrics (Debian's prometheus-node-exporter, on loopback)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(NODE_EXPORTER), f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        wait_http(url)
+        with urllib.request.urlopen(url, timeout=10) as response:
+            yield response.read().decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
