@@ -73,7 +73,9 @@ def implied_mirror_dirs(env: dict[str, str] | None = None) -> list[Path]:
     home = Path(env.get("HOME", str(Path.home())))
     data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
     data_dirs = (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
-    named = [Path(p) for p in env.get(ENV_MIRRORS, "").split(os.pathsep) if p]
+    # MAESTRO_AWS_PROVIDER_MIRROR is the single-mirror name the cost tests use too.
+    raw = [*env.get(ENV_MIRRORS, "").split(os.pathsep), env.get("MAESTRO_AWS_PROVIDER_MIRROR", "")]
+    named = [Path(p) for p in raw if p]
     return [
         *named,
         Path("terraform.d/plugins"),
