@@ -26,6 +26,7 @@ from chalicelib.settings import Settings
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
 CONFIG_PIPELINE = "gitops-config"
+CONFIG_CACHE_SIZE = 256
 
 
 class RunStore(Protocol):
@@ -44,6 +45,7 @@ class Dispatcher:
         self._store = store
         self._githost = githost
         self._backends = backends
+        self._configs: dict[tuple[str, str], GitOpsConfig] = {}
 
     def process(self, trigger: Trigger) -> list[Run]:
         """Route ``trigger`` and start what it asks for; returns the runs it touched."""
@@ -66,7 +68,14 @@ class Dispatcher:
         return runs
 
     def _load_config(self, trigger: Trigger) -> GitOpsConfig:
-        return parse_config(self._githost.read_file(trigger.repo, CONFIG_PATH, trigger.sha))
+        # A file at a sha never changes: a burst of events on one commit reads it once.
+        key = (trigger.repo, trigger.sha)
+        if key not in self._configs:
+            text = self._githost.read_file(trigger.repo, CONFIG_PATH, trigger.sha)
+            if len(self._configs) >= CONFIG_CACHE_SIZE:
+                self._configs.pop(next(iter(self._configs)))
+            self._configs[key] = parse_config(text)
+        return self._configs[key]
 
     def start(
         self,
