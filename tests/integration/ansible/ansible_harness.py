@@ -150,14 +150,14 @@ def config_args(root: Path) -> list[str]:
 class StandIn:
     """An HTTP upstream on loopback that answers every request and records (Host, path)."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
         self.seen: list[tuple[str, str]] = []
         seen = self.seen
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 seen.append((self.headers.get("Host", ""), self.path))
-                body = f"stand-in {self.path}".encode()
+                body = f"{name} {self.path}".encode()
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -179,7 +179,7 @@ class StandIn:
 class TraefikRun:
     proc: subprocess.Popen[bytes]
     ports: dict[str, int]  # entrypoint -> loopback port
-    upstream: StandIn
+    upstreams: dict[str, StandIn]  # Traefik service -> its stand-in
     log: Path
 
     def get(self, entrypoint: str, host: str, path: str = "/") -> tuple[int, dict, str]:
@@ -208,15 +208,16 @@ class TraefikRun:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self.upstream.close()
+        for upstream in self.upstreams.values():
+            upstream.close()
 
 
-def loopback_traefik_config(static: dict, dynamic: dict, workdir: Path, upstream: str):
+def loopback_traefik_config(static: dict, dynamic: dict, workdir: Path, upstreams: dict):
     """The rendered configuration with only what cannot run here swapped.
 
-    Entrypoints move to free loopback ports, the file provider to ``workdir``, every upstream to
-    the stand-in, and the ACME resolver goes (it would call Let's Encrypt). Routers, rules,
-    entrypoints, middlewares and metrics stay as rendered.
+    Entrypoints move to free loopback ports, the file provider to ``workdir``, each service's
+    upstream to its own stand-in, and the ACME resolver goes (it would call Let's Encrypt).
+    Routers, rules, entrypoints, middlewares and metrics stay as rendered.
     """
     ports = {name: free_port() for name in static["entryPoints"]}
     for name, entrypoint in static["entryPoints"].items():
@@ -227,14 +228,14 @@ def loopback_traefik_config(static: dict, dynamic: dict, workdir: Path, upstream
     for router in dynamic["http"]["routers"].values():
         if "tls" in router:
             router["tls"] = {}
-    for service in dynamic["http"]["services"].values():
-        service["loadBalancer"]["servers"] = [{"url": upstream}]
+    for name, service in dynamic["http"]["services"].items():
+        service["loadBalancer"]["servers"] = [{"url": upstreams[name].url}]
     return static, dynamic, ports
 
 
 def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -> TraefikRun:
-    upstream = StandIn()
-    static, dynamic, ports = loopback_traefik_config(static, dynamic, workdir, upstream.url)
+    upstreams = {name: StandIn(name) for name in dynamic["http"]["services"]}
+    static, dynamic, ports = loopback_traefik_config(static, dynamic, workdir, upstreams)
     (workdir / "dynamic").mkdir(parents=True)
     (workdir / "dynamic" / "routes.yml").write_text(yaml.safe_dump(dynamic))
     (workdir / "traefik.yml").write_text(yaml.safe_dump(static))
@@ -245,13 +246,14 @@ def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -
         stderr=subprocess.STDOUT,
         cwd=workdir,
     )
-    run = TraefikRun(proc, ports, upstream, log)
+    run = TraefikRun(proc, ports, upstreams, log)
     deadline = time.monotonic() + 20
     # Ready when the file provider's routes answer (ping alone comes up before them).
     while True:
         try:
             if run.get("websecure", ready_host)[0] != 404:
-                upstream.seen.clear()
+                for upstream in upstreams.values():
+                    upstream.seen.clear()
                 return run
         except OSError:
             pass

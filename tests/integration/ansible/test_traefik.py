@@ -1,4 +1,8 @@
-"""The real Traefik binary with the rendered static and dynamic configuration, on loopback."""
+"""The real Traefik binary with the rendered static and dynamic configuration, on loopback.
+
+Each Traefik service gets its own stand-in upstream that answers ``<service> <path>``, so a
+response tells which route Traefik chose and what path it forwarded.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,17 @@ pytestmark = pytest.mark.slow
 def test_grafana_host_reaches_grafana_over_tls(traefik_monitoring: TraefikRun) -> None:
     status, headers, body = traefik_monitoring.get("websecure", GRAFANA, "/login")
     assert status == 200, traefik_monitoring.log.read_text()[-2000:]
-    assert body == "stand-in /login"
+    assert body == "grafana /login"
     # The upstream sees the public host name (Grafana builds its redirects from it).
-    assert traefik_monitoring.upstream.seen[-1] == (GRAFANA, "/login")
+    assert traefik_monitoring.upstreams["grafana"].seen[-1] == (GRAFANA, "/login")
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
 def test_other_hosts_are_not_routed(traefik_monitoring: TraefikRun) -> None:
-    before = len(traefik_monitoring.upstream.seen)
     assert traefik_monitoring.get("websecure", "unknown.example.com")[0] == 404
     # prometheus.<domain> stays private unless prometheus_public is set.
     assert traefik_monitoring.get("websecure", "prometheus.example.com")[0] == 404
-    assert len(traefik_monitoring.upstream.seen) == before
+    assert set(traefik_monitoring.upstreams) == {"grafana"}
 
 
 def test_http_redirects_to_https(traefik_monitoring: TraefikRun) -> None:
@@ -33,21 +36,26 @@ def test_http_redirects_to_https(traefik_monitoring: TraefikRun) -> None:
     assert headers["Location"] == f"https://{GRAFANA}:{port}/d/maestrops-hosts"
 
 
-def test_internal_entrypoint_serves_ping_and_metrics(traefik_metrics: str) -> None:
+def test_internal_entrypoint_serves_ping_and_metrics(
+    traefik_monitoring: TraefikRun, traefik_metrics: str
+) -> None:
+    assert traefik_monitoring.get("internal", "10.0.1.11", "/ping")[2] == "OK"
     assert "traefik_entrypoint_requests_total" in traefik_metrics
     assert 'service="grafana@file"' in traefik_metrics
 
 
 def test_app_host_routes_frontend_and_api(traefik_app: TraefikRun) -> None:
-    assert traefik_app.get("websecure", "example.com", "/")[0] == 200
-    assert traefik_app.get("websecure", "example.com", "/api/notes")[2] == "stand-in /api/notes"
-    assert traefik_app.upstream.seen[-2:] == [("example.com", "/"), ("example.com", "/api/notes")]
+    assert traefik_app.get("websecure", "example.com", "/")[2] == "app /"
+    # The longer rule (Host && PathPrefix) wins; the path reaches the backend unchanged.
+    assert traefik_app.get("websecure", "example.com", "/api/notes")[2] == "api /api/notes"
+    assert traefik_app.upstreams["api"].seen == [("example.com", "/api/notes")]
+    assert traefik_app.get("websecure", "other.example.com", "/")[0] == 404
 
 
 def test_app_host_exposes_backend_metrics_on_the_internal_port(traefik_app: TraefikRun) -> None:
     """What the monitoring host scrapes: /backend/metrics -> backend:8000/metrics."""
     status, _, body = traefik_app.get("internal", "10.0.1.10", "/backend/metrics")
-    assert (status, body) == (200, "stand-in /metrics")
-    # On the public entrypoint the path is the frontend's, never rewritten to the metrics.
+    assert (status, body) == (200, "backend-metrics /metrics")
+    # On the public entrypoint the path is the frontend's, never the metrics route.
     public = traefik_app.get("websecure", "example.com", "/backend/metrics")[2]
-    assert public == "stand-in /backend/metrics"
+    assert public == "app /backend/metrics"
