@@ -1,0 +1,85 @@
+"""The deployable configuration: stages, runtime, and hand-written least-privilege policies."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
+FUNCTIONS = {"api_handler", "dispatch_events", "on_runner_event", "reap_stuck_runs"}
+
+
+def policy(stage: str, function: str) -> dict:
+    stage_config = CONFIG["stages"][stage]
+    name = stage_config["lambda_functions"][function]["iam_policy_file"]
+    return json.loads((ROOT / ".chalice" / name).read_text())
+
+
+def actions(document: dict) -> list[str]:
+    found = []
+    for statement in document["Statement"]:
+        value = statement["Action"]
+        found += [value] if isinstance(value, str) else value
+    return found
+
+
+def test_stages_and_runtime() -> None:
+    assert set(CONFIG["stages"]) == {"dev", "prod"}
+    for stage in CONFIG["stages"].values():
+        major, minor = re.fullmatch(r"python(\d+)\.(\d+)", stage["lambda_runtime"]).groups()
+        assert (int(major), int(minor)) >= (3, 12)
+        assert stage["autogen_policy"] is False
+        assert set(stage["lambda_functions"]) == FUNCTIONS
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_environment_names_the_stage_resources(stage: str) -> None:
+    env = CONFIG["stages"][stage]["environment_variables"]
+    assert env["MAESTRO_TABLE"] == f"maestrops-{stage}-runs"
+    assert env["MAESTRO_WEBHOOK_SECRET_NAME"] == f"maestrops/{stage}/webhook-secret"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "MaestrOps"
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+@pytest.mark.parametrize("function", sorted(FUNCTIONS))
+def test_policies_are_least_privilege(stage: str, function: str) -> None:
+    document = policy(stage, function)
+    for action in actions(document):
+        assert "*" not in action, f"{function}: wildcard action {action}"
+    for statement in document["Statement"]:
+        resources = statement["Resource"]
+        for resource in [resources] if isinstance(resources, str) else resources:
+            assert resource != "*", f"{function}: unscoped resource"
+            if ":dynamodb:" in resource or ":sqs:" in resource or ":secretsmanager:" in resource:
+                assert f"maestrops-{stage}" in resource or f"maestrops/{stage}/" in resource
+
+
+def test_only_the_webhook_enqueues_and_only_runners_can_be_started_by_workers() -> None:
+    assert "sqs:SendMessage" in actions(policy("prod", "api_handler"))
+    assert "codebuild:StartBuild" not in actions(policy("prod", "api_handler"))
+    assert "dynamodb:PutItem" not in [
+        a
+        for s in policy("prod", "api_handler")["Statement"]
+        if s["Sid"] == "ReadRuns"
+        for a in s["Action"]
+    ]
+    assert "codebuild:StartBuild" in actions(policy("prod", "dispatch_events"))
+    assert "sqs:SendMessage" not in actions(policy("prod", "reap_stuck_runs"))
+
+
+def test_package_wrapper_sets_the_configured_runtime() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "chalice_package", ROOT / "scripts" / "chalice_package.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    package = {"resource": {"aws_lambda_function": {"a": {"runtime": "python3.11"}, "b": {}}}}
+    assert module.apply_runtime(package, module.stage_runtime(CONFIG, "prod")) == 2
+    assert {f["runtime"] for f in package["resource"]["aws_lambda_function"].values()} == {
+        "python3.12"
+    }
