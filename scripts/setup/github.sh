@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# GitHub feedback: the runtime libraries of the GitHub adapter, and GitHub's own OpenAPI
+# GitHub feedback: GitHub's own OpenAPI
 # description (npm @octokit/openapi), which the fake GitHub server in the tests checks every
 # request against. Only the one member the tests read is kept (13 MB of a 29 MB package).
 set -euo pipefail
 # shellcheck source=scripts/setup/lib.sh
 source scripts/setup/lib.sh
-
-pip_install_requirements requirements/github.txt
 
 OPENAPI_VERSION="23.0.2"
 OPENAPI_DIR=".cache/octokit-openapi/${OPENAPI_VERSION}"
