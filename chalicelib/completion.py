@@ -27,6 +27,7 @@ from chalicelib.pipelines.routing import PipelineRequest, chained_pipelines
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
 from chalicelib.settings import Settings
+from chalicelib.store.artifacts import ArtifactReader
 
 RUNNER_SOURCE = "maestrops.runner"
 FINAL_BY_RUNNER_STATUS = {
@@ -45,12 +46,14 @@ class RunnerEventHandler:
         githost: GitHost,
         dispatcher: Dispatcher,
         render_comment: CommentRenderer | None = None,
+        artifacts: ArtifactReader | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._githost = githost
         self._dispatcher = dispatcher
-        self._render_comment = render_comment or render_basic_comment
+        self._render_comment = render_comment
+        self._artifacts = artifacts or ArtifactReader()
 
     def handle(self, envelope: dict[str, Any]) -> Run | None:
         """Apply one EventBridge event; returns the run as stored afterwards, if any."""
@@ -111,26 +114,43 @@ class RunnerEventHandler:
 
     def _report(self, run: Run) -> None:
         record_run_metrics(run)
+        feedback = self._feedback(run)
         state = "success" if run.status == RunStatus.SUCCEEDED else "failure"
-        description = f"run #{run.run_number} {run.status.value}"
-        if run.failed_step:
-            description += f" at step {run.failed_step}"
+        status = CommitStatus(
+            context=f"maestrops/{run.pipeline}",
+            state=state,
+            description=feedback.description[:140],
+            target_url=self._settings.run_url(run.id),
+        )
         try:
-            self._githost.set_status(
-                run.repo,
-                run.sha,
-                CommitStatus(
-                    context=f"maestrops/{run.pipeline}",
-                    state=state,
-                    description=description[:140],
-                    target_url=self._settings.run_url(run.id),
-                ),
-            )
-            body = self._render_comment(run) if run.pr is not None else None
-            if body and run.pr is not None:
-                self._githost.post_comment(run.repo, run.pr, body, thread=str(run.pipeline))
+            self._githost.set_status(run.repo, run.sha, status)
+            if run.pr is not None and feedback.comments:
+                self._post(run, feedback.comments)
         except GitHostError as exc:
             logger.warning("feedback not delivered", extra={"run": run.id, "error": str(exc)})
+            self._store.update_fields(run.id, feedback_error=truncate_error(str(exc)))
+
+    def _feedback(self, run: Run):
+        from chalicelib.feedback.publish import RunFeedback, run_feedback
+
+        if self._render_comment is not None:
+            body = self._render_comment(run)
+            return RunFeedback(f"run #{run.run_number} {run.status.value}", [body] if body else [])
+        reader = self._artifacts
+        return run_feedback(
+            run, self._settings.run_url(run.id), reader.read_bytes, reader.presigned_url
+        )
+
+    def _post(self, run: Run, parts: list[str]) -> None:
+        assert run.pr is not None
+        thread = str(run.pipeline)
+        post_parts = getattr(self._githost, "post_comment_parts", None)
+        if post_parts is not None:
+            post_parts(run.repo, run.pr, parts, thread=thread)
+            return
+        for number, body in enumerate(parts, start=1):
+            name = thread if number == 1 else f"{thread}/part-{number}"
+            self._githost.post_comment(run.repo, run.pr, body, thread=name)
 
     def _chain(self, run: Run) -> None:
         for pipeline in chained_pipelines(Pipeline(run.pipeline), succeeded=True):
@@ -180,12 +200,3 @@ def _duration_seconds(run: Run) -> float | None:
     start = datetime.fromisoformat((run.started_at or run.created_at).replace("Z", "+00:00"))
     end = datetime.fromisoformat(run.finished_at.replace("Z", "+00:00"))
     return max((end - start).total_seconds(), 0.0)
-
-
-def render_basic_comment(run: Run) -> str | None:
-    """A plain result comment, used until a richer renderer is configured."""
-    lines = [f"**MaestrOps {run.pipeline}** run #{run.run_number}: `{run.status.value}`"]
-    lines.append(f"commit `{run.sha[:7]}`")
-    if run.error:
-        lines += ["", "```", run.error, "```"]
-    return "\n".join(lines)

@@ -118,7 +118,10 @@ class Dispatcher:
             backend=settings.backend or self._settings.runner_backend,
             timeout_minutes=settings.timeout_minutes,
             retry_of=retry_of,
+            commit_time=trigger.commit_time,
         )
+        if request.pipeline == Pipeline.TERRAFORM_APPLY:
+            run.plan_run_id = self._reviewed_plan(trigger.repo, request)
         try:
             self._store.create(run)
         except RunExistsError:
@@ -126,7 +129,25 @@ class Dispatcher:
         emit_metric(metric_names.RUNS_STARTED, pipeline=request.pipeline.value)
         return run
 
+    def _reviewed_plan(self, repo: str, request: PipelineRequest) -> str | None:
+        """The newest successful plan of this PR for exactly this commit, if any."""
+        if request.pr is None:
+            return None
+        page = self._store.query(
+            RunQuery(repo=repo, pr=request.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=100)
+        )
+        for run in getattr(page, "runs", []):
+            if run.sha == request.sha and run.status == RunStatus.SUCCEEDED:
+                return run.id
+        return None
+
     def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
+        if run.pipeline == Pipeline.TERRAFORM_APPLY and run.plan_run_id is None:
+            return self._fail(
+                run,
+                f"no successful terraform-plan of {run.sha[:12]} on PR #{run.pr}: "
+                "nothing reviewed to apply; re-plan (push to the PR or comment `maestro plan`)",
+            )
         try:
             job = build_job(run, config, self._settings, self._clone_url(run.repo, clone_url))
             backend = self._backends.get(run.backend)

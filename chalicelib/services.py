@@ -64,9 +64,9 @@ class Services:
 
             data_dir = self.settings.local_data_dir or "."
             return LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
-        from chalicelib.githost.github import GitHubHost
+        from chalicelib.githost.github import github_from_env
 
-        return GitHubHost.from_settings(self.settings)
+        return github_from_env()
 
     @cached_property
     def backends(self):

@@ -30,5 +30,5 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
         callback=callback,
         backend=run.backend or settings.runner_backend,
         timeout_minutes=run.timeout_minutes,
-        previous_run_id=run.retry_of,
+        previous_run_id=run.plan_run_id or run.retry_of,
     )

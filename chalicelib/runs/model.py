@@ -96,6 +96,9 @@ class Run(BaseModel):
     event_sequence: int = 0
     superseded_by: str | None = None
     retry_of: str | None = None
+    plan_run_id: str | None = None  # apply: the reviewed plan run whose artifact it applies
+    commit_time: str | None = None  # orders feedback: a newer commit's result wins
+    feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
 

@@ -54,8 +54,13 @@ def _run(proc: ProcessRunner, args: list[str], what: str) -> None:
 
 
 def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
+    from chalicelib.costs import CostConfig
+
+    config = CostConfig.model_validate(step.params.get("policy") or {})
     binary = find_tool("infracost", ctx.env)
     reason = unavailable_reason(binary, ctx.env)
+    if config.estimator == "builtin" or (reason and config.estimator == "auto"):
+        return builtin_estimate(ctx, config, why=reason or "configured: estimator builtin")
     if reason:
         raise StepSkippedError(reason)
     assert binary is not None
@@ -76,3 +81,36 @@ def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
         _run(proc, diff_args(binary, plan_json, base, diff), "diff")
         artifacts["cost_diff"] = ctx.store.put_file("cost-diff.json", diff)
     return StepOutcome(artifacts=artifacts)
+
+
+def builtin_estimate(ctx: RunContext, config: object, why: str) -> StepOutcome:
+    """Price the plan from the catalog in the repository when Infracost cannot run.
+
+    Writes the cost report, the rendered cost block and the policy verdict as artifacts. A
+    ``block`` verdict fails the step: the plan's status turns red and no apply starts from it
+    until the cost is approved.
+    """
+    from chalicelib.costs import evaluate_policy, find_insights, render_cost_block
+    from chalicelib.costs.estimator import estimate_plan
+
+    plan_json = ctx.files.get("plan_json")
+    if not plan_json:
+        raise StepFailedError("no plan JSON: the cost step must follow terraform_plan")
+    plan = json.loads(Path(plan_json).read_text())
+    region = config.default_region  # type: ignore[attr-defined]
+    report = estimate_plan(plan, default_region=region)
+    insights = find_insights(plan, config.insights, default_region=region)  # type: ignore[attr-defined]
+    verdict = evaluate_policy(report, config.policy)  # type: ignore[attr-defined]
+    block = "\n\n".join(
+        part for part in (render_cost_block(report, insights), verdict.render()) if part
+    )
+    store = ctx.store
+    artifacts = {
+        "cost_report": store.put_bytes("cost-report.json", report.model_dump_json().encode()),
+        "cost_block": store.put_bytes("cost-block.md", block.encode()),
+        "cost_policy": store.put_bytes("cost-policy.json", verdict.model_dump_json().encode()),
+    }
+    note = f"built-in estimate ({why}); {verdict.status_description()}"
+    if verdict.needs_approval:
+        raise StepFailedError(f"cost policy blocks this plan: {verdict.status_description()}")
+    return StepOutcome(artifacts=artifacts, reason=note)

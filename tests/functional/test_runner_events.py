@@ -13,6 +13,7 @@ from chalicelib.jobs import (
 )
 from chalicelib.reaper import reap
 from chalicelib.runs.model import RunStatus, utc_now
+from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import Controller
 from tests.functional.test_dispatcher import deliver
 from tests.payloads import pull_request, push
@@ -72,17 +73,50 @@ def test_late_and_duplicate_events_never_move_a_run_backwards(controller: Contro
 def test_successful_apply_chains_monitoring_and_comments_on_the_pr(controller: Controller) -> None:
     sha = controller.commit()
     store = controller.services.store
+    opened = pull_request("opened", "infra_features", "infra_main", sha=sha)
     merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
     with Client(app) as client:
-        run_id = started_run(controller, client, merged, "pull_request")
-        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 9, "status": "succeeded"})
-        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 9, "status": "succeeded"})
+        plan_id = started_run(controller, client, opened, "pull_request")
+        send(client, DETAIL_RUN_FINISHED, {"run_id": plan_id, "sequence": 3, "status": "succeeded"})
+        deliver(controller, client, "pull_request", merged, "d-merge")
+        apply_job = controller.backend.jobs[1]
+        assert apply_job.previous_run_id == plan_id  # the reviewed plan is what gets applied
+        finished = {"run_id": apply_job.run_id, "sequence": 9, "status": "succeeded"}
+        send(client, DETAIL_RUN_FINISHED, finished)
+        send(client, DETAIL_RUN_FINISHED, finished)  # a duplicate chains nothing more
     pipelines = [job.pipeline.value for job in controller.backend.jobs]
-    assert pipelines == ["terraform-apply", "ansible-monitoring"]
-    chained = store.get(controller.backend.jobs[1].run_id)
+    assert pipelines == ["terraform-plan", "terraform-apply", "ansible-monitoring"]
+    chained = store.get(controller.backend.jobs[2].run_id)
     assert chained.status == RunStatus.DISPATCHED and chained.pr == 7
-    comments = [r for r in controller.outbox_records() if r["kind"] == "comment"]
-    assert comments and comments[0]["thread"] == "terraform-apply"
+    threads = {r["thread"] for r in controller.outbox_records() if r["kind"] == "comment"}
+    assert {"terraform-plan", "terraform-apply"} <= threads
+
+
+def test_merge_without_a_successful_plan_refuses_to_apply(controller: Controller) -> None:
+    sha = controller.commit()
+    merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
+    with Client(app) as client:
+        deliver(controller, client, "pull_request", merged, "d-merge")
+    [run] = controller.services.store.query(RunQuery()).runs
+    assert run.pipeline == "terraform-apply" and run.status == RunStatus.FAILED
+    assert "no successful terraform-plan" in (run.error or "") and "re-plan" in (run.error or "")
+    assert controller.backend.jobs == []
+
+
+def test_failure_comment_names_the_step_and_shows_the_log_tail(controller: Controller) -> None:
+    sha = controller.commit()
+    opened = pull_request("opened", "infra_features", "infra_main", sha=sha)
+    with Client(app) as client:
+        run_id = started_run(controller, client, opened, "pull_request")
+        step = {"name": "plan", "kind": "terraform_plan", "status": "failed", "exit_code": 1}
+        step.update(reason="terraform plan exited 1", log_tail="Error: Unsupported argument")
+        event = {"run_id": run_id, "sequence": 4, "status": "failed", "failed_step": "plan"}
+        send(client, DETAIL_RUN_FINISHED, {**event, "step": step})
+    [comment] = [r for r in controller.outbox_records() if r["kind"] == "comment"]
+    assert "Failed step: **plan**" in comment["body"]
+    assert "Error: Unsupported argument" in comment["body"]
+    statuses = [r for r in controller.outbox_records() if r["kind"] == "status"]
+    assert statuses[-1]["state"] == "failure" and "plan" in statuses[-1]["description"]
 
 
 def test_reaper_times_out_overdue_runs_only(controller: Controller) -> None:

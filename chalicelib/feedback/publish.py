@@ -1,0 +1,109 @@
+"""What a finished run tells its pull request: the status line and the comment parts.
+
+Pure apart from ``read``, which fetches an artifact's bytes (S3 or a file), and ``presign``,
+which links the full plan. The completion handler posts what this returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from chalicelib.feedback.markers import RunMarker
+from chalicelib.feedback.render import (
+    CommentContext,
+    render_plan_comments_from_json,
+    render_result_comments,
+)
+from chalicelib.feedback.status import failure_description, plan_description
+from chalicelib.plans.exceptions import PlanParseError
+from chalicelib.runs.model import Run, RunStatus
+
+Reader = Callable[[str], bytes | None]
+Presigner = Callable[[str], str | None]
+
+
+@dataclass
+class RunFeedback:
+    description: str
+    comments: list[str] = field(default_factory=list)
+
+
+def run_feedback(run: Run, run_url: str, read: Reader, presign: Presigner) -> RunFeedback:
+    ctx = CommentContext(
+        thread=str(run.pipeline),
+        title=f"MaestrOps · {run.pipeline}",
+        marker=RunMarker(run_id=run.id, seq=run.run_number, commit_time=_commit_time(run)),
+        sha=run.sha,
+        run_url=run_url,
+        run_label=f"{run.pipeline} #{run.run_number}",
+        full_plan_url=presign(run.artifacts["plan_json"]) if "plan_json" in run.artifacts else None,
+    )
+    plan_json = run.artifacts.get("plan_json")
+    if run.status == RunStatus.SUCCEEDED and run.pipeline == "terraform-plan" and plan_json:
+        data = read(plan_json)
+        if data is not None:
+            try:
+                return _plan_feedback(run, ctx, data, read)
+            except PlanParseError as exc:
+                return _result_feedback(run, ctx, f"plan JSON unreadable: {exc}")
+    return _result_feedback(run, ctx, None)
+
+
+def _plan_feedback(run: Run, ctx: CommentContext, data: bytes, read: Reader) -> RunFeedback:
+    block_uri = run.artifacts.get("cost_block")
+    block = read(block_uri) if block_uri else None
+    cost_block = block.decode() if block is not None else None
+    reason = None if cost_block is not None else "the cost step produced no estimate"
+    summary, parts = render_plan_comments_from_json(
+        data, ctx, cost_block=cost_block, cost_reason=reason
+    )
+    return RunFeedback(plan_description(summary, _monthly_delta(run, read)), parts)
+
+
+def _monthly_delta(run: Run, read: Reader) -> Decimal | None:
+    uri = run.artifacts.get("cost_report")
+    raw = read(uri) if uri else None
+    if raw is None:
+        return None
+    from chalicelib.costs import CostReport
+
+    return CostReport.model_validate_json(raw).diff_total_monthly_cost
+
+
+def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunFeedback:
+    succeeded = run.status == RunStatus.SUCCEEDED and problem is None
+    headline = f"{run.pipeline} run #{run.run_number} {run.status.value}."
+    if problem:
+        headline += f" {problem}"
+    parts = render_result_comments(
+        ctx,
+        succeeded=succeeded,
+        headline=headline,
+        failed_step=run.failed_step,
+        log_tail=run.error,
+        finished_at=_parse(run.finished_at),
+    )
+    if succeeded:
+        description = f"run #{run.run_number} succeeded"
+    elif run.failed_step:
+        description = failure_description(run.failed_step, (run.error or "").split("\n")[0])
+    else:
+        description = f"run #{run.run_number} {run.status.value}"
+    return RunFeedback(description, parts)
+
+
+def _commit_time(run: Run) -> datetime:
+    return _parse(run.commit_time) or _parse(run.created_at) or datetime.now(UTC)
+
+
+def _parse(moment: str | None) -> datetime | None:
+    if not moment:
+        return None
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
