@@ -89,9 +89,13 @@ class RunnerEventHandler:
     def _record_step(self, event: RunnerEvent) -> Run:
         run = self._store.get(event.run_id)
         artifacts = {**run.artifacts, **event.artifacts}
-        if event.step is not None:
-            artifacts.update(event.step.artifacts)
-        return self._store.update_fields(event.run_id, artifacts=artifacts)
+        changes: dict[str, Any] = {}
+        step = event.step
+        if step is not None:
+            artifacts.update(step.artifacts)
+            if step.status == "failed":  # the run's end event names the step, not why
+                changes.update(failed_step=step.name, error=_step_error(step))
+        return self._store.update_fields(event.run_id, artifacts=artifacts, **changes)
 
     def _finish(self, event: RunnerEvent) -> Run:
         target = FINAL_BY_RUNNER_STATUS.get(event.status or "", RunStatus.FAILED)
@@ -103,9 +107,11 @@ class RunnerEventHandler:
         }
         if event.failed_step:
             changes["failed_step"] = event.failed_step
-            tail = event.step.log_tail if event.step else ""
-            reason = event.step.reason if event.step and event.step.reason else "step failed"
-            changes["error"] = truncate_error(f"step {event.failed_step}: {reason}\n{tail}".strip())
+            if event.step is not None:
+                changes["error"] = _step_error(event.step)
+            elif not previous.error or previous.failed_step != event.failed_step:
+                reason = getattr(event, "reason", None) or "failed"
+                changes["error"] = f"step {event.failed_step}: {reason}"
         run = self._store.transition(event.run_id, target, **changes)
         self._report(run)
         if target == RunStatus.SUCCEEDED:
@@ -177,6 +183,11 @@ class RunnerEventHandler:
                 reason=f"after {run.pipeline} run #{run.run_number}",
             )
             self._dispatcher.start(request, trigger, config)
+
+
+def _step_error(step: Any) -> str:
+    reason = step.reason or (f"exit code {step.exit_code}" if step.exit_code else "failed")
+    return truncate_error(f"step {step.name}: {reason}\n{step.log_tail}".strip())
 
 
 def record_run_metrics(run: Run) -> None:

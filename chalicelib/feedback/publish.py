@@ -34,7 +34,7 @@ class RunFeedback:
 def run_feedback(run: Run, run_url: str, read: Reader, presign: Presigner) -> RunFeedback:
     ctx = CommentContext(
         thread=str(run.pipeline),
-        title=f"MaestrOps · {run.pipeline}",
+        title=str(run.pipeline),
         marker=RunMarker(run_id=run.id, seq=run.run_number, commit_time=_commit_time(run)),
         sha=run.sha,
         run_url=run_url,

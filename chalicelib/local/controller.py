@@ -10,6 +10,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chalicelib.local.aws import EmbeddedAws, bootstrap_resources
 from chalicelib.local.loop import LocalEventLoop
@@ -29,6 +30,7 @@ class LocalController:
     settings: Settings | None = None
     _http: object = None
     _http_thread: threading.Thread | None = None
+    _registry: Any = None
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -59,11 +61,23 @@ class LocalController:
             settings, os.environ.get("MAESTRO_WEBHOOK_SECRET")
         )
         self.settings = settings
+        self._start_registry()
         self._install_services(settings)
         self._start_http()
         self.loop = LocalEventLoop(settings.queue_url, self.data_dir / "events")
         self.loop.start()
         return self
+
+    def _start_registry(self) -> None:
+        """Debian's docker-registry on loopback, where the image step pushes in local mode."""
+        from runners.registry import LocalRegistry, RegistryError
+
+        registry = LocalRegistry(self.data_dir / "registry")
+        try:
+            os.environ.setdefault("MAESTRO_REGISTRY", registry.start())
+            self._registry = registry
+        except RegistryError as exc:
+            logging.getLogger(__name__).warning("no local registry: %s", exc)
 
     def _install_services(self, settings: Settings) -> None:
         from chalicelib.services import Services, set_services
@@ -93,6 +107,8 @@ class LocalController:
             self._http.server.server_close()  # type: ignore[attr-defined]
         if self.aws:
             self.aws.stop()
+        if self._registry is not None:
+            self._registry.stop()
 
 
 def _as_local_app(app):

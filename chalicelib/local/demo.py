@@ -132,6 +132,12 @@ def build_sample_repository(repo_dir: Path) -> dict[str, str]:
         source = PROJECT_ROOT / folder
         if source.is_dir():
             shutil.copytree(source, repo_dir / folder, ignore=_IGNORED)
+    for image in ("backend", "frontend"):
+        # Base images cannot be pulled offline: the demo builds FROM scratch.
+        context = repo_dir / "images" / image
+        context.mkdir(parents=True)
+        (context / "Dockerfile").write_text(f"FROM scratch\nCOPY {image}.txt /{image}.txt\n")
+        (context / f"{image}.txt").write_text(f"maestrops demo {image}\n")
     (repo_dir / ".gitops.yml").write_text(sample_gitops_config())
     (repo_dir / "README.md").write_text("Sample repository driven by MaestrOps.\n")
     git("add", "-A")
@@ -162,6 +168,10 @@ def sample_gitops_config() -> str:
         "# MaestrOps demo: the seed's flow with the offline Terraform stack\n"
         "version: 1\n"
         f"terraform:\n  dir: {terraform_dir}\n"
+        "application:\n"
+        "  images:\n"
+        "    - {name: maestrops/backend, context: images/backend}\n"
+        "    - {name: maestrops/frontend, context: images/frontend}\n"
     )
 
 

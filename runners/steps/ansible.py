@@ -54,17 +54,27 @@ def _inventory_path(ctx: RunContext, given: str | None) -> str:
 def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     if step.params.get("mode") == "ssm":
         return _playbook_ssm(ctx, step)
-    binary = find_tool("ansible-playbook", ctx.env)
+    binary = _local_ansible() if ctx.local_mode else None
+    binary = binary or find_tool("ansible-playbook", ctx.env)
     if not binary:
         raise StepFailedError("ansible-playbook is not installed")
     inventory_path = _inventory_path(ctx, step.params.get("inventory"))
     params = {"connection": "local" if ctx.local_mode else None, **step.params}
     args = playbook_args(binary, step.params["playbook"], inventory_path, params)
+    if ctx.local_mode and step.params.get("check", True):
+        # Local mode plays against this very machine: report what would change, change nothing.
+        args.append("--check")
     env = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
     done = proc.run(args, cwd=ctx.repo_dir, env=env)
     if done.returncode != 0:
         raise StepFailedError(f"ansible-playbook exited {done.returncode}", done.returncode)
     return StepOutcome()
+
+
+def _local_ansible() -> str | None:
+    """The project's Ansible environment, which carries the collections the roles use."""
+    candidate = Path(__file__).resolve().parents[2] / ".venv-ansible" / "bin" / "ansible-playbook"
+    return str(candidate) if candidate.is_file() else None
 
 
 def _playbook_ssm(ctx: RunContext, step: StepSpec) -> StepOutcome:
