@@ -14,7 +14,13 @@ locals {
 }
 
 data "aws_availability_zones" "available" {
+  #checkov:skip=CKV_AWS_394:Only used when var.availability_zones is empty; production stacks pin their two zones through that variable, and the subnets do not move once created.
   state = "available"
+
+  filter {
+    name   = "opt-in-status"
+    values = ["opt-in-not-required"]
+  }
 }
 
 data "aws_ami" "host" {

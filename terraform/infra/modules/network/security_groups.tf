@@ -15,7 +15,9 @@ locals {
 resource "aws_security_group" "app" {
   name        = "${var.name}-app"
   description = "Application host: HTTP and HTTPS from anywhere (Traefik), exporters from the VPC"
-  vpc_id      = aws_vpc.this.id
+  #checkov:skip=CKV_AWS_260:Port 80 serves the ACME HTTP-01 challenge and redirects to HTTPS; nothing else answers on it.
+  #checkov:skip=CKV2_AWS_5:The group is attached to the instances in the compute module; the check cannot follow module outputs.
+  vpc_id = aws_vpc.this.id
 
   ingress {
     description = "HTTP from anywhere; Traefik redirects it to HTTPS"
@@ -45,11 +47,22 @@ resource "aws_security_group" "app" {
     }
   }
 
+  # Outbound HTTPS (package repositories, container registries, SSM and CloudWatch endpoints,
+  # ACME) and HTTP (OCSP, mirrors without TLS). DNS to the VPC resolver and time sync to the
+  # link-local service are not filtered by security groups.
   egress {
-    description = "Outbound to anywhere: package mirrors, the container registry, SSM endpoints"
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
+    description = "HTTPS to package repositories, registries, AWS endpoints"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "HTTP for OCSP and package mirrors"
+    from_port   = 80
+    to_port     = 80
+    protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
 
@@ -59,7 +72,9 @@ resource "aws_security_group" "app" {
 resource "aws_security_group" "monitoring" {
   name        = "${var.name}-monitoring"
   description = "Monitoring host: Grafana through Traefik on 443, the rest of the stack inside the VPC only"
-  vpc_id      = aws_vpc.this.id
+  #checkov:skip=CKV_AWS_260:Port 80 serves the ACME HTTP-01 challenge and redirects to HTTPS; nothing else answers on it.
+  #checkov:skip=CKV2_AWS_5:The group is attached to the instances in the compute module; the check cannot follow module outputs.
+  vpc_id = aws_vpc.this.id
 
   ingress {
     description = "HTTPS to Traefik, which publishes Grafana"
@@ -89,11 +104,22 @@ resource "aws_security_group" "monitoring" {
     }
   }
 
+  # Outbound HTTPS (package repositories, container registries, SSM and CloudWatch endpoints,
+  # ACME) and HTTP (OCSP, mirrors without TLS). DNS to the VPC resolver and time sync to the
+  # link-local service are not filtered by security groups.
   egress {
-    description = "Outbound to anywhere: package mirrors, the container registry, SSM endpoints"
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
+    description = "HTTPS to package repositories, registries, AWS endpoints"
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+
+  egress {
+    description = "HTTP for OCSP and package mirrors"
+    from_port   = 80
+    to_port     = 80
+    protocol    = "tcp"
     cidr_blocks = ["0.0.0.0/0"]
   }
 
