@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
 from notes_api import migrate
 from notes_api.db import make_engine, make_sessionmaker
 from notes_api.exceptions import NoteNotFoundError, NotesError

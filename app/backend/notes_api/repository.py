@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
 from notes_api.db import Note
 from notes_api.exceptions import NoteNotFoundError
 from notes_api.schemas import NoteCreate, NoteUpdate
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 
 def create_note(session: Session, data: NoteCreate) -> Note:

@@ -7,10 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
 from notes_api import repository
 from notes_api.db import database_reachable, session_scope
 from notes_api.schemas import NoteCreate, NoteOut, NotePage, NoteUpdate
-from sqlalchemy.orm import Session
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -7,10 +7,11 @@ import logging
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, inspect
+
 from notes_api import migrate
 from notes_api.logs import JsonFormatter
 from notes_api.settings import Settings
-from sqlalchemy import create_engine, inspect
 
 
 def _tables(url: str) -> set[str]:

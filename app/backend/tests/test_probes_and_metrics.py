@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
 from notes_api.main import create_app
 from notes_api.settings import Settings
-from prometheus_client.parser import text_string_to_metric_families
 
 
 def test_health_and_ready(client: TestClient) -> None:

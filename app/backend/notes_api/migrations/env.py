@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import create_engine, pool
+
 from notes_api.db import Base
 from notes_api.settings import Settings
-from sqlalchemy import create_engine, pool
 
 config = context.config
 
