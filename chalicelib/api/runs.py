@@ -43,3 +43,48 @@ def get_run(run_id: str):
 def _denied():
     headers = runs_api.current_request.headers
     return bearer_token_problem(get_services().settings.api_token, headers.get("authorization"))
+
+
+@runs_api.route("/runs/{run_id}/retry", methods=["POST"], authorizer=_authorizer)
+def retry_run(run_id: str):
+    from chalicelib.operations import retry_run as retry
+
+    return _act(lambda: retry(get_services(), run_id), created=True)
+
+
+@runs_api.route("/runs/{run_id}/cancel", methods=["POST"], authorizer=_authorizer)
+def cancel_run(run_id: str):
+    from chalicelib.operations import cancel_run as cancel
+
+    return _act(lambda: cancel(get_services(), run_id))
+
+
+@runs_api.route(
+    "/runs/{run_id}/resolve",
+    methods=["POST"],
+    authorizer=_authorizer,
+    content_types=["application/json"],
+)
+def resolve_run(run_id: str):
+    from chalicelib.operations import resolve_run as resolve
+
+    body = runs_api.current_request.json_body or {}
+    outcome = str(body.get("as", "")) if isinstance(body, dict) else ""
+    return _act(lambda: resolve(get_services(), run_id, outcome, _caller()))
+
+
+def _act(action, created: bool = False):
+    from chalicelib.runs.exceptions import RunError
+
+    if (denied := _denied()) is not None:
+        return denied
+    try:
+        run = action()
+    except RunError as exc:
+        return response_for(exc)
+    return json_response(201 if created else 200, run.public())
+
+
+def _caller() -> str | None:
+    identity = (runs_api.current_request.context or {}).get("identity") or {}
+    return identity.get("userArn") or identity.get("user")

@@ -28,14 +28,30 @@ class RunsApiClient:
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._get(f"/runs/{run_id}")
 
+    def retry_run(self, run_id: str) -> dict[str, Any]:
+        return self._send("POST", f"/runs/{run_id}/retry")
+
+    def cancel_run(self, run_id: str) -> dict[str, Any]:
+        return self._send("POST", f"/runs/{run_id}/cancel")
+
+    def resolve_run(self, run_id: str, outcome: str) -> dict[str, Any]:
+        return self._send("POST", f"/runs/{run_id}/resolve", {"as": outcome})
+
     def _get(self, path: str) -> dict[str, Any]:
+        return self._send("GET", path)
+
+    def _send(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
         url = self._base + path
+        data = json.dumps(body).encode() if body is not None else None
         headers = {"Accept": "application/json"}
+        if data is not None or method == "POST":
+            headers["Content-Type"] = "application/json"
+            data = data or b"{}"
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         elif _is_aws(url):
-            headers.update(_sigv4_headers("GET", url))
-        request = urllib.request.Request(url, headers=headers, method="GET")
+            headers.update(_sigv4_headers(method, url, data))
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:
                 return json.loads(response.read() or b"{}")
@@ -49,7 +65,7 @@ def _is_aws(url: str) -> bool:
     return (urlparse(url).hostname or "").endswith(".amazonaws.com")
 
 
-def _sigv4_headers(method: str, url: str) -> dict[str, str]:
+def _sigv4_headers(method: str, url: str, data: bytes | None = None) -> dict[str, str]:
     import boto3
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -58,7 +74,7 @@ def _sigv4_headers(method: str, url: str) -> dict[str, str]:
     credentials = session.get_credentials()
     if credentials is None:
         raise ApiError(0, "no AWS credentials to sign the request (set a profile or a token)")
-    request = AWSRequest(method=method, url=url)
+    request = AWSRequest(method=method, url=url, data=data)
     region = session.region_name or urlparse(url).hostname.split(".")[2]  # type: ignore[union-attr]
     SigV4Auth(credentials, "execute-api", region).add_auth(request)
     return dict(request.headers)

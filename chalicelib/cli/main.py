@@ -66,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("run_id")
     show.add_argument("--json", action="store_true")
     show.set_defaults(command=cmd_runs_show)
+    for action, text in (("retry", "start a new run of a failed one"), ("cancel", "cancel a run")):
+        acting = runs.add_parser(action, help=text)
+        acting.add_argument("run_id")
+        acting.add_argument("--json", action="store_true")
+        acting.set_defaults(command=cmd_runs_act, action=action)
+    resolve = runs.add_parser("resolve", help="settle a run left unknown by a dead runner")
+    resolve.add_argument("run_id")
+    resolve.add_argument("--as", dest="outcome", required=True, choices=["succeeded", "failed"])
+    resolve.add_argument("--json", action="store_true")
+    resolve.set_defaults(command=cmd_runs_act, action="resolve")
     return parser
 
 
@@ -92,6 +102,18 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
     run = api_client().get_run(args.run_id)
+    print(json.dumps(run, indent=2) if args.json else run_details(run))
+    return 0
+
+
+def cmd_runs_act(args: argparse.Namespace) -> int:
+    client = api_client()
+    if args.action == "retry":
+        run = client.retry_run(args.run_id)
+    elif args.action == "cancel":
+        run = client.cancel_run(args.run_id)
+    else:
+        run = client.resolve_run(args.run_id, args.outcome)
     print(json.dumps(run, indent=2) if args.json else run_details(run))
     return 0
 

@@ -98,6 +98,7 @@ class Run(BaseModel):
     retry_of: str | None = None
     plan_run_id: str | None = None  # apply: the reviewed plan run whose artifact it applies
     commit_time: str | None = None  # orders feedback: a newer commit's result wins
+    resolution: str | None = None  # how a person settled an unknown run
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
