@@ -68,7 +68,7 @@ data "aws_iam_policy_document" "state_tls_only" {
   statement {
     sid     = "DenyInsecureTransport"
     effect  = "Deny"
-    actions = ["s3:*"] # a Deny: every action over plain HTTP is refused
+    actions = ["s3:*"] # justified: a Deny of every action over plain HTTP
     resources = [
       aws_s3_bucket.state.arn,
       "${aws_s3_bucket.state.arn}/*",
