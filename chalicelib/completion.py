@@ -58,8 +58,7 @@ class RunnerEventHandler:
     def handle(self, envelope: dict[str, Any]) -> Run | None:
         """Apply one EventBridge event; returns the run as stored afterwards, if any."""
         if envelope.get("source") != RUNNER_SOURCE:
-            logger.info("service event without mapping", extra={"source": envelope.get("source")})
-            return None
+            return self._service_event(envelope)
         event = RunnerEvent.model_validate(envelope.get("detail") or {})
         detail_type = envelope.get("detail-type")
         try:
@@ -78,13 +77,52 @@ class RunnerEventHandler:
                 event.run_id, RunStatus.RUNNING, min_sequence=event.sequence
             )
         if detail_type == DETAIL_HEARTBEAT:
-            return self._store.update_fields(event.run_id, heartbeat_at=isoformat(utc_now()))
+            facts: dict[str, Any] = {"heartbeat_at": isoformat(utc_now())}
+            for name in ("state_serial_before", "state_serial_after"):
+                if getattr(event, name, None) is not None:
+                    facts[name] = getattr(event, name)
+            return self._store.update_fields(event.run_id, **facts)
         if detail_type == DETAIL_STEP_FINISHED:
             return self._record_step(event)
         if detail_type == DETAIL_RUN_FINISHED:
             return self._finish(event)
         logger.warning("unknown runner event", extra={"detail_type": detail_type})
         return None
+
+    def _service_event(self, envelope: dict[str, Any]) -> Run | None:
+        """CodeBuild, ECS and SSM state changes: they matter when the runner could not report.
+
+        A runner that ends without its own "run finished" event failed, except an apply:
+        the state may have changed, so the run becomes ``unknown`` until someone resolves it.
+        """
+        from chalicelib.dispatch.service_events import map_service_event
+
+        update = map_service_event(envelope)
+        if update is None or not update.run_id:
+            logger.info("service event for no run", extra={"source": envelope.get("source")})
+            return None
+        try:
+            if update.state == "running":
+                return self._store.transition(update.run_id, RunStatus.RUNNING)
+            if update.state in ("failed", "stopped", "unknown"):
+                return self._runner_died(update.run_id, update.reason or update.state)
+        except TransitionConflictError:
+            pass  # the runner reported first, or the run was cancelled: nothing to do
+        except RunNotFoundError:
+            logger.warning("service event for an unknown run", extra={"run": update.run_id})
+        return None
+
+    def _runner_died(self, run_id: str, reason: str) -> Run:
+        run = self._store.get(run_id)
+        if run.pipeline == Pipeline.TERRAFORM_APPLY:
+            target, error = RunStatus.UNKNOWN, unknown_apply_error(run, reason)
+        else:
+            target, error = RunStatus.FAILED, f"runner ended before reporting: {reason}"
+        run = self._store.transition(
+            run_id, target, error=truncate_error(error), finished_at=isoformat(utc_now())
+        )
+        self._report(run)
+        return run
 
     def _record_step(self, event: RunnerEvent) -> Run:
         run = self._store.get(event.run_id)
@@ -183,6 +221,17 @@ class RunnerEventHandler:
                 reason=f"after {run.pipeline} run #{run.run_number}",
             )
             self._dispatcher.start(request, trigger, config)
+
+
+def unknown_apply_error(run: Run, reason: str) -> str:
+    before = run.state_serial_before
+    serials = f"state serial before the apply: {before if before is not None else 'not recorded'}"
+    if run.state_serial_after is not None:
+        serials += f", after: {run.state_serial_after}"
+    return (
+        f"the runner stopped mid-apply ({reason}); the state may have changed ({serials}). "
+        f"Check it, then `maestro runs resolve {run.id} --as succeeded|failed`."
+    )
 
 
 def _step_error(step: Any) -> str:

@@ -8,16 +8,30 @@ from datetime import datetime, timedelta
 from chalicelib import metric_names
 from chalicelib.dispatch.base import DispatchError, RunnerRef
 from chalicelib.dispatch.registry import BackendRegistry
+from chalicelib.jobs import Pipeline
 from chalicelib.observability import emit_metric, logger
 from chalicelib.runs.exceptions import TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, utc_now
 
 STUCK_CANDIDATES = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
+# Runners beat every 30 s; ten minutes of silence means the runner is gone.
+HEARTBEAT_STALE = timedelta(minutes=10)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def is_overdue(run: Run, now: datetime) -> bool:
-    started = datetime.fromisoformat((run.started_at or run.created_at).replace("Z", "+00:00"))
+    started = _moment(run.started_at or run.created_at)
     return now - started > timedelta(minutes=run.timeout_minutes)
+
+
+def is_silent(run: Run, now: datetime) -> bool:
+    """A running run whose runner stopped sending heartbeats."""
+    if run.status != RunStatus.RUNNING or not run.heartbeat_at:
+        return False
+    return now - _moment(run.heartbeat_at) > HEARTBEAT_STALE
 
 
 def reap(
@@ -27,21 +41,28 @@ def reap(
     moment = now()
     reaped = []
     for run in store.runs_in_status(STUCK_CANDIDATES):  # type: ignore[attr-defined]
-        if not is_overdue(run, moment):
+        if not (is_overdue(run, moment) or is_silent(run, moment)):
             continue
+        target, error = _verdict(run, moment)
         try:
-            reaped.append(
-                store.transition(  # type: ignore[attr-defined]
-                    run.id,
-                    RunStatus.TIMED_OUT,
-                    error=f"no result within {run.timeout_minutes} minutes",
-                )
-            )
+            reaped.append(store.transition(run.id, target, error=error))  # type: ignore[attr-defined]
         except TransitionConflictError:
             continue  # it finished while we looked
-        emit_metric(metric_names.RUNS_TIMED_OUT)
+        if target == RunStatus.TIMED_OUT:
+            emit_metric(metric_names.RUNS_TIMED_OUT)
         _cancel(run, backends)
     return reaped
+
+
+def _verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
+    """An apply that went silent may have changed the state: unknown, not timed out."""
+    if run.pipeline == Pipeline.TERRAFORM_APPLY and run.status == RunStatus.RUNNING:
+        from chalicelib.completion import unknown_apply_error
+
+        return RunStatus.UNKNOWN, unknown_apply_error(run, "no heartbeat or result in time")
+    if is_silent(run, now):
+        return RunStatus.TIMED_OUT, f"the runner stopped reporting ({HEARTBEAT_STALE} silent)"
+    return RunStatus.TIMED_OUT, f"no result within {run.timeout_minutes} minutes"
 
 
 def _cancel(run: Run, backends: BackendRegistry) -> None:

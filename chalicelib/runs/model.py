@@ -98,6 +98,8 @@ class Run(BaseModel):
     retry_of: str | None = None
     plan_run_id: str | None = None  # apply: the reviewed plan run whose artifact it applies
     commit_time: str | None = None  # orders feedback: a newer commit's result wins
+    state_serial_before: int | None = None  # apply: Terraform state serial before it ran
+    state_serial_after: int | None = None
     resolution: str | None = None  # how a person settled an unknown run
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)

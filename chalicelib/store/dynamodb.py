@@ -27,6 +27,15 @@ INDEXES = {
 }
 ALL_RUNS = "RUNS"
 _JSON_FIELDS = ("outputs",)
+# DynamoDB hands numbers back as Decimal.
+INTEGER_FIELDS = (
+    "pr",
+    "run_number",
+    "timeout_minutes",
+    "event_sequence",
+    "state_serial_before",
+    "state_serial_after",
+)
 
 
 def run_key(run_id: str) -> dict[str, str]:
@@ -59,7 +68,7 @@ def item_to_run(item: dict[str, Any]) -> Run:
     for name in _JSON_FIELDS:
         if isinstance(data.get(name), str):
             data[name] = json.loads(data[name])
-    for name in ("pr", "run_number", "timeout_minutes", "event_sequence"):
+    for name in INTEGER_FIELDS:
         if name in data:
             data[name] = int(data[name])
     return Run.model_validate(data)

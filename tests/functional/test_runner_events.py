@@ -129,3 +129,75 @@ def test_reaper_times_out_overdue_runs_only(controller: Controller) -> None:
     [reaped] = reap(store, backends, now=lambda: utc_now() + timedelta(minutes=61))
     assert reaped.id == run_id and store.get(run_id).status == RunStatus.TIMED_OUT
     assert controller.backend.cancelled == [run_id]
+
+
+def _running_apply(controller: Controller, client: Client) -> str:
+    sha = controller.commit()
+    opened = pull_request("opened", "infra_features", "infra_main", sha=sha)
+    merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
+    plan_id = started_run(controller, client, opened, "pull_request")
+    send(client, DETAIL_RUN_FINISHED, {"run_id": plan_id, "sequence": 3, "status": "succeeded"})
+    deliver(controller, client, "pull_request", merged, "d-merge")
+    apply_id = controller.backend.jobs[1].run_id
+    send(client, DETAIL_RUN_STARTED, {"run_id": apply_id, "sequence": 1, "status": "running"})
+    heartbeat = {"run_id": apply_id, "sequence": 2, "state_serial_before": 7}
+    send(client, DETAIL_HEARTBEAT, heartbeat)
+    return apply_id
+
+
+def test_apply_whose_runner_dies_becomes_unknown_with_its_state_serial(
+    controller: Controller,
+) -> None:
+    store = controller.services.store
+    with Client(app) as client:
+        apply_id = _running_apply(controller, client)
+        died = {
+            "build-status": "FAILED",
+            "build-id": "maestrops-runner:1",
+            "additional-information": {
+                "environment": {
+                    "environment-variables": [{"name": "MAESTRO_RUN_ID", "value": apply_id}]
+                }
+            },
+        }
+        event = client.events.generate_cw_event(
+            source="aws.codebuild",
+            detail_type="CodeBuild Build State Change",
+            detail=died,
+            resources=[],
+        )
+        client.lambda_.invoke("on_runner_event", event)
+    run = store.get(apply_id)
+    assert run.status == RunStatus.UNKNOWN and run.state_serial_before == 7
+    assert "state serial before the apply: 7" in (run.error or "")
+    assert f"maestro runs resolve {apply_id}" in (run.error or "")
+
+
+def test_silent_apply_is_reaped_as_unknown_not_timed_out(controller: Controller) -> None:
+    store = controller.services.store
+    with Client(app) as client:
+        apply_id = _running_apply(controller, client)
+    backends = controller.services.backends
+    later = utc_now() + timedelta(minutes=11)
+    [reaped] = [r for r in reap(store, backends, now=lambda: later) if r.id == apply_id]
+    assert reaped.status == RunStatus.UNKNOWN
+
+
+def test_service_event_after_the_runner_reported_changes_nothing(controller: Controller) -> None:
+    sha = controller.commit()
+    store = controller.services.store
+    with Client(app) as client:
+        run_id = started_run(controller, client, push("infra_features", sha), "push")
+        send(client, DETAIL_RUN_FINISHED, {"run_id": run_id, "sequence": 4, "status": "succeeded"})
+        stopped = {
+            "lastStatus": "STOPPED",
+            "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/c/abc",
+            "startedBy": f"maestrops/{run_id}",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "runner", "exitCode": 1, "lastStatus": "STOPPED"}],
+        }
+        event = client.events.generate_cw_event(
+            source="aws.ecs", detail_type="ECS Task State Change", detail=stopped, resources=[]
+        )
+        client.lambda_.invoke("on_runner_event", event)
+    assert store.get(run_id).status == RunStatus.SUCCEEDED
