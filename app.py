@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.api.costs import costs_api
 from chalicelib.api.runs import runs_api
 from chalicelib.api.webhook import webhook
 from chalicelib.workers import workers
@@ -9,4 +10,5 @@ from chalicelib.workers import workers
 app = Chalice(app_name="maestrops")
 app.register_blueprint(webhook)
 app.register_blueprint(runs_api)
+app.register_blueprint(costs_api)
 app.register_blueprint(workers)

@@ -150,11 +150,36 @@ class RunnerEventHandler:
             elif not previous.error or previous.failed_step != event.failed_step:
                 reason = getattr(event, "reason", None) or "failed"
                 changes["error"] = f"step {event.failed_step}: {reason}"
+        if target == RunStatus.SUCCEEDED and previous.pipeline == Pipeline.TERRAFORM_PLAN:
+            changes.update(self._cost_totals(changes["artifacts"]))
         run = self._store.transition(event.run_id, target, **changes)
         self._report(run)
+        if target == RunStatus.SUCCEEDED and run.pipeline == Pipeline.TERRAFORM_APPLY:
+            self._record_cost_change(run)
         if target == RunStatus.SUCCEEDED:
             self._chain(run)
         return run
+
+    def _cost_totals(self, artifacts: dict[str, str]) -> dict[str, Any]:
+        """The plan's monthly totals, kept on the run for the cost history."""
+        uri = artifacts.get("cost_report")
+        raw = self._artifacts.read_bytes(uri) if uri else None
+        if raw is None:
+            return {}
+        from chalicelib.costs import CostReport, totals_of
+
+        totals = totals_of(CostReport.model_validate_json(raw))
+        values = totals.model_dump(mode="json")
+        return {"cost": {key: str(value) for key, value in values.items() if value is not None}}
+
+    def _record_cost_change(self, applied: Run) -> None:
+        """One data point per merged PR: what it changed in monthly cost."""
+        if not applied.plan_run_id:
+            return
+        plan = self._store.get(applied.plan_run_id)
+        diff = plan.cost.get("diff_total_monthly_cost") or plan.cost.get("total_monthly_cost")
+        if diff is not None:
+            emit_metric(metric_names.MONTHLY_COST_CHANGE, float(diff), "None")
 
     def _report(self, run: Run) -> None:
         record_run_metrics(run)

@@ -28,6 +28,10 @@ class RunsApiClient:
     def get_run(self, run_id: str) -> dict[str, Any]:
         return self._get(f"/runs/{run_id}")
 
+    def costs(self, repo: str, pipeline: str, limit: int) -> dict[str, Any]:
+        query = urlencode({"repo": repo, "pipeline": pipeline, "limit": limit})
+        return self._get(f"/costs?{query}")
+
     def retry_run(self, run_id: str) -> dict[str, Any]:
         return self._send("POST", f"/runs/{run_id}/retry")
 

@@ -76,7 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--as", dest="outcome", required=True, choices=["succeeded", "failed"])
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(command=cmd_runs_act, action="resolve")
+    costs = commands.add_parser("costs", help="monthly cost of a repository's plans over time")
+    costs.add_argument("--repo", required=True)
+    costs.add_argument("--pipeline", default="terraform-plan")
+    costs.add_argument("--limit", type=int, default=20)
+    costs.add_argument("--json", action="store_true")
+    costs.set_defaults(command=cmd_costs)
     return parser
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    history = api_client().costs(args.repo, args.pipeline, args.limit)
+    if args.json:
+        print(json.dumps(history, indent=2))
+        return 0
+    print(f"{'CREATED':<25}{'PR':>5}  {'SHA':<8}{'MONTHLY':>12}{'CHANGE':>12}  ESTIMATOR")
+    for point in history["points"]:
+        print(
+            f"{point['created_at']:<25}{point['pr'] or '-':>5}  {point['sha'][:7]:<8}"
+            f"{point['total_monthly_cost']:>12}{point['diff_total_monthly_cost'] or '-':>12}"
+            f"  {point['estimator'] or '-'}"
+        )
+    trend = history["trend"]
+    if trend["change"] is not None:
+        print(f"\ntrend: {trend['first']} -> {trend['last']} ({trend['change']})")
+    return 0
 
 
 def api_client() -> RunsApiClient:

@@ -100,6 +100,7 @@ class Run(BaseModel):
     commit_time: str | None = None  # orders feedback: a newer commit's result wins
     state_serial_before: int | None = None  # apply: Terraform state serial before it ran
     state_serial_after: int | None = None
+    cost: dict[str, str] = Field(default_factory=dict)  # plan: monthly totals (decimal strings)
     resolution: str | None = None  # how a person settled an unknown run
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)
