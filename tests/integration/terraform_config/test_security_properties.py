@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 OPEN_CIDRS = {"0.0.0.0/0", "::/0"}
-WILDCARD_ACTION = re.compile(r'^(\*|[a-z0-9-]+:\*)$')
+WILDCARD_ACTION = re.compile(r"^(\*|[a-z0-9-]+:\*)$")
 
 
 def ingress_rules(hcl: Any) -> list[tuple[str, dict[str, Any]]]:
@@ -42,7 +41,9 @@ def test_security_groups_exist_and_are_read(hcl: Any) -> None:
 def test_no_ssh_from_the_internet(hcl: Any) -> None:
     for where, rule in ingress_rules(hcl):
         cidrs = set(rule.get("cidr_blocks", [])) | set(rule.get("ipv6_cidr_blocks", []))
-        assert not (covers_port(rule, 22) and cidrs & OPEN_CIDRS), f"{where} opens SSH to the internet"
+        assert not (covers_port(rule, 22) and cidrs & OPEN_CIDRS), (
+            f"{where} opens SSH to the internet"
+        )
 
 
 def test_no_ssh_at_all_on_the_managed_hosts(hcl: Any) -> None:
@@ -73,7 +74,15 @@ def test_every_bucket_is_encrypted_versioned_and_private(hcl: Any) -> None:
         for f, name, _ in buckets:
             assert f"${{aws_s3_bucket.{name}.id}}" in covered, f"{f.path.name}: {name} lacks {kind}"
     for _, _, body in hcl.resources("aws_s3_bucket_public_access_block"):
-        assert all(body[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"))
+        assert all(
+            body[k] is True
+            for k in (
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            )
+        )
 
 
 def test_every_table_is_encrypted_and_recoverable(hcl: Any) -> None:
@@ -100,7 +109,7 @@ def test_imdsv2_is_required(hcl: Any) -> None:
 
 
 def test_queues_topics_secrets_and_images_are_encrypted(hcl: Any) -> None:
-    for f, name, body in hcl.resources("aws_sqs_queue"):
+    for _, name, body in hcl.resources("aws_sqs_queue"):
         assert body.get("kms_master_key_id") or body.get("sqs_managed_sse_enabled"), name
     for kind, key in (
         ("aws_sns_topic", "kms_master_key_id"),
@@ -132,10 +141,7 @@ def test_iam_policies_are_read(hcl: Any) -> None:
 
 def test_wildcard_actions_are_justified_next_to_them(hcl: Any) -> None:
     justified_lines = {
-        line.strip()
-        for f in hcl.files
-        for line in f.text.splitlines()
-        if "# justified:" in line
+        line.strip() for f in hcl.files for line in f.text.splitlines() if "# justified:" in line
     }
     for where, statement in iam_statements(hcl):
         actions = statement.get("actions", [])
@@ -143,15 +149,15 @@ def test_wildcard_actions_are_justified_next_to_them(hcl: Any) -> None:
             actions = re.findall(r'\\"([^"\\]+)\\"', actions) or re.findall(r'"([^"]+)"', actions)
         for action in actions:
             if WILDCARD_ACTION.match(action):
-                assert any(f'"{action}"' in line and "actions" in line for line in justified_lines), (
-                    f"{where}: action {action!r} without a '# justified:' comment on its line"
-                )
+                assert any(
+                    f'"{action}"' in line and "actions" in line for line in justified_lines
+                ), f"{where}: action {action!r} without a '# justified:' comment on its line"
 
 
 def test_inline_json_policies_have_no_wildcard_actions(hcl: Any) -> None:
     for f in hcl.files:
         for number, line in enumerate(f.text.splitlines(), 1):
-            match = re.search(r'\bAction\s*=\s*(.+)$', line)
+            match = re.search(r"\bAction\s*=\s*(.+)$", line)
             if match and re.search(r'"(\*|[a-z0-9-]+:\*)"', match.group(1)):
                 assert "# justified:" in line, f"{f.path}:{number}: wildcard Action"
 
@@ -160,7 +166,7 @@ def test_wildcard_resources_are_justified(hcl: Any) -> None:
     for f in hcl.files:
         for number, line in enumerate(f.text.splitlines(), 1):
             if re.search(r'^\s*resources\s*=\s*\["\*"\]', line):
-                assert "# justified:" in line, f"{f.path}:{number}: resources = [\"*\"] unexplained"
+                assert "# justified:" in line, f'{f.path}:{number}: resources = ["*"] unexplained'
 
 
 def test_ssm_is_the_only_way_in(hcl: Any) -> None:
