@@ -29,7 +29,10 @@ GRAFANA_PARAMETER = "/maestrops/grafana/admin-password"
 PROMTOOL = Path("/usr/bin/promtool")
 NODE_EXPORTER = Path("/usr/bin/prometheus-node-exporter")
 
-_RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+(?P<counts>(?:\w+=\d+\s*)+)$", re.MULTILINE)
+# A PLAY RECAP line, also as molecule prints it (behind a box-drawing margin).
+_RECAP = re.compile(
+    r"^[\s│]*(?P<host>[\w.-]+)\s+:\s+(?P<counts>ok=\d+(?:[ \t]+\w+=\d+)+)[ \t]*$", re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Rendering:
     run: PlaybookRun
     env: dict[str, str]
     grafana_password: str
+    molecule_state: Path
 
     def stack(self, host: str) -> Path:
         return self.root / HOSTS[host]
@@ -140,6 +144,28 @@ def run_playbooks(env: dict[str, str], *args: str, playbooks=PLAYBOOKS) -> Playb
     output = "\n".join(outputs)
     returncode = max(proc.returncode for proc in procs)
     return PlaybookRun(returncode, output, parse_recap(output))
+
+
+def run_molecule(env: dict[str, str], command: str, root: Path, state: Path) -> PlaybookRun:
+    """``molecule <command>`` of ansible/molecule/default: both playbooks' configuration part
+    on localhost through the default (unmanaged) driver, files under ``root``."""
+    env = {
+        **env,
+        "MAESTROPS_MOLECULE_ROOT": str(root),
+        "MOLECULE_EPHEMERAL_DIRECTORY": str(state),
+        "NO_COLOR": "1",
+        "COLUMNS": "400",  # one recap line per host
+    }
+    proc = subprocess.run(
+        [str(VENV_BIN / "molecule"), command],
+        cwd=ANSIBLE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = proc.stdout + proc.stderr
+    return PlaybookRun(proc.returncode, output, parse_recap(output))
 
 
 def config_args(root: Path) -> list[str]:

@@ -33,9 +33,8 @@ from ansible_harness import (
     Rendering,
     TraefikRun,
     ansible_env,
-    config_args,
     free_port,
-    run_playbooks,
+    run_molecule,
     start_traefik,
     wait_http,
 )
@@ -113,9 +112,10 @@ def rendering(
     base = tmp_path_factory.mktemp("render")
     env = ansible_env(base / "home", {"AWS_ENDPOINT_URL": ssm_endpoint})
     root = base / "opt-maestrops"
-    run = run_playbooks(env, *config_args(root))
+    state = base / "molecule"
+    run = run_molecule(env, "converge", root, state)
     assert run.returncode == 0, run.output[-4000:]
-    return Rendering(root, run, env, password)
+    return Rendering(root, run, env, password, state)
 
 
 def _traefik(rendering: Rendering, host: str, workdir: Path, ready_host: str) -> TraefikRun:

@@ -14,7 +14,7 @@ from ansible_harness import (
     VENV_BIN,
     Rendering,
     ansible_env,
-    config_args,
+    run_molecule,
     run_playbooks,
 )
 
@@ -77,7 +77,8 @@ def test_rendering_writes_every_file_once(rendering: Rendering) -> None:
 
 
 def test_second_run_changes_nothing(rendering: Rendering) -> None:
-    again = run_playbooks(rendering.env, *config_args(rendering.root))
+    """molecule idempotence: converge again, and fail on any changed task."""
+    again = run_molecule(rendering.env, "idempotence", rendering.root, rendering.molecule_state)
     assert again.returncode == 0, again.output[-4000:]
     assert again.total("changed") == 0, again.output[-4000:]
     assert again.total("ok") == rendering.run.total("ok")
