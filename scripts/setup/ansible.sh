@@ -9,7 +9,9 @@ source "$(dirname "$0")/lib.sh"
 
 # The package's daemon is never started here: policy-rc.d (where present) denies it, and
 # nothing below enables it. Only /usr/bin/promtool is used.
-apt_install prometheus
+# prometheus-node-exporter: its real /metrics output is what the dashboards are checked against;
+# python3-apt: the apt module needs it to run the common role in check mode on localhost.
+apt_install prometheus prometheus-node-exporter python3-apt
 
 VENV_ANSIBLE=.venv-ansible
 REQ=requirements/ansible.txt
