@@ -11,7 +11,6 @@ from typing import Any
 
 from chalicelib import metric_names
 from chalicelib.dispatcher import Dispatcher, RunStore
-from chalicelib.events.trigger import Trigger
 from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
@@ -22,8 +21,8 @@ from chalicelib.jobs import (
     RunnerEvent,
 )
 from chalicelib.observability import emit_metric, logger
-from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, parse_config
-from chalicelib.pipelines.routing import PipelineRequest, chained_pipelines
+from chalicelib.pipelines.config import ConfigError
+from chalicelib.pipelines.routing import chained_pipelines
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
 from chalicelib.settings import Settings
@@ -156,6 +155,8 @@ class RunnerEventHandler:
         self._report(run)
         if target == RunStatus.SUCCEEDED and run.pipeline == Pipeline.TERRAFORM_APPLY:
             self._record_cost_change(run)
+        if _ends_merged_apply(run):  # the merged PR's leases go once its apply is settled
+            self._dispatcher.release_pr(run.repo, run.pr)  # type: ignore[arg-type]
         if target == RunStatus.SUCCEEDED:
             self._chain(run)
         return run
@@ -223,29 +224,11 @@ class RunnerEventHandler:
 
     def _chain(self, run: Run) -> None:
         for pipeline in chained_pipelines(Pipeline(run.pipeline), succeeded=True):
-            trigger = Trigger(
-                delivery_id=f"chain:{run.id}",
-                event="push",
-                repo=run.repo,
-                sha=run.sha,
-                branch=run.branch,
-                base_branch=run.base_branch,
-                pr=run.pr,
-            )
+            reason = f"after {run.pipeline} run #{run.run_number}"
             try:
-                config = parse_config(self._githost.read_file(run.repo, CONFIG_PATH, run.sha))
+                self._dispatcher.start_after(run, pipeline, reason, f"chain:{run.id}")
             except (ConfigError, GitHostError) as exc:
                 logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
-                continue
-            request = PipelineRequest(
-                pipeline=pipeline,
-                sha=run.sha,
-                branch=run.branch,
-                base_branch=run.base_branch,
-                pr=run.pr,
-                reason=f"after {run.pipeline} run #{run.run_number}",
-            )
-            self._dispatcher.start(request, trigger, config)
 
 
 def unknown_apply_error(run: Run, reason: str) -> str:
@@ -257,6 +240,13 @@ def unknown_apply_error(run: Run, reason: str) -> str:
         f"the runner stopped mid-apply ({reason}); the state may have changed ({serials}). "
         f"Check it, then `maestro runs resolve {run.id} --as succeeded|failed`."
     )
+
+
+def _ends_merged_apply(run: Run) -> bool:
+    """An apply of a merged PR that succeeded or failed; ``unknown`` keeps the lease."""
+    merged = run.pr is not None and run.branch == run.base_branch  # pre-merge applies keep it
+    final = run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+    return run.pipeline == Pipeline.TERRAFORM_APPLY and merged and final
 
 
 def _step_error(step: Any) -> str:

@@ -7,14 +7,18 @@ the first pass left undone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib import metric_names
-from chalicelib.dispatch.base import DispatchError, RunnerRef
+from chalicelib.dispatch.base import DispatchError
 from chalicelib.dispatch.registry import BackendRegistry
 from chalicelib.events.trigger import Trigger
 from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
 from chalicelib.jobs import Pipeline
+from chalicelib.locks.gate import Fence, LockGate, Promotion
+from chalicelib.locks.lease import LockKey
+from chalicelib.locks.notify import notify_waiting
 from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
 from chalicelib.pipelines.routing import PipelineRequest, RoutingDecision, route
@@ -39,17 +43,26 @@ class RunStore(Protocol):
 
 class Dispatcher:
     def __init__(
-        self, settings: Settings, store: RunStore, githost: GitHost, backends: BackendRegistry
+        self,
+        settings: Settings,
+        store: RunStore,
+        githost: GitHost,
+        backends: BackendRegistry,
+        locks: LockGate | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._githost = githost
         self._backends = backends
         self._configs: dict[tuple[str, str], GitOpsConfig] = {}
+        self.locks = locks  # workspace leases (chalicelib/locks); None: no locking
+        self.comment_handler: Callable[[Trigger], list[Run]] | None = None  # set by services
 
     def process(self, trigger: Trigger) -> list[Run]:
         """Route ``trigger`` and start what it asks for; returns the runs it touched."""
         if trigger.event == "issue_comment":
+            if self.comment_handler is not None:
+                return self.comment_handler(trigger)
             logger.info("comment ignored: no command handler", extra={"pr": trigger.pr})
             return []
         try:
@@ -61,6 +74,8 @@ class Dispatcher:
         runs = [self.start(request, trigger, config) for request in decision.requests]
         if decision.supersede_pr is not None and runs:
             self._supersede_older_plans(trigger, runs[0])
+        if decision.release_pr is not None and not any(_applying(run) for run in runs):
+            self.release_pr(trigger.repo, decision.release_pr)  # else: when the apply ends
         if decision.ignored and not runs:
             logger.info(
                 "nothing to start", extra={"reason": decision.ignored, "repo": trigger.repo}
@@ -88,7 +103,69 @@ class Dispatcher:
         run = self._create_once(request, trigger, config, retry_of, run_id)
         if run.status != RunStatus.QUEUED:
             return run  # a previous pass already dispatched it
+        if self.locks is not None:
+            admission = self.locks.admit(run, config, trigger.clone_url)
+            self.resume(admission.promotions)
+            if not admission.go:  # queued behind another PR's lease; resumed when it frees
+                notify_waiting(
+                    self._githost, self._settings, run, admission, config.comments.command_prefix
+                )
+                return run
         return self._dispatch(run, config, trigger.clone_url)
+
+    def resume(self, promotions: list[Promotion]) -> list[Run]:
+        """Dispatch queued plans that were just given the lease they waited for."""
+        runs = []
+        for promotion in promotions:
+            run = promotion.run
+            try:
+                config = parse_config(self._githost.read_file(run.repo, CONFIG_PATH, run.sha))
+            except (ConfigError, GitHostError) as exc:
+                runs.append(self._fail(run, str(exc)))
+                continue
+            runs.append(self._dispatch(run, config, promotion.clone_url))
+        return runs
+
+    def release_pr(self, repo: str, pr: int) -> list[LockKey]:
+        """Release the leases of PR ``pr`` (closed, applied, unlocked) and resume waiters."""
+        if self.locks is None:
+            return []
+        released, promotions = self.locks.release_pr(repo, pr)
+        self.resume(promotions)
+        return released
+
+    def start_after(
+        self,
+        source: Run,
+        pipeline: Pipeline,
+        reason: str,
+        delivery_id: str,
+        retry_of: str | None = None,
+    ) -> Run:
+        """Start ``pipeline`` on ``source``'s commit and PR: a chained run or a retry.
+
+        ``.gitops.yml`` is read again at that commit, so the new run follows its config.
+        Raises ``ConfigError`` or ``GitHostError`` when it cannot be read.
+        """
+        trigger = Trigger(
+            delivery_id=delivery_id,
+            event="push",
+            repo=source.repo,
+            sha=source.sha,
+            branch=source.branch,
+            base_branch=source.base_branch,
+            pr=source.pr,
+            commit_time=source.commit_time,
+        )
+        request = PipelineRequest(
+            pipeline=pipeline,
+            sha=source.sha,
+            branch=source.branch,
+            base_branch=source.base_branch,
+            pr=source.pr,
+            reason=reason,
+        )
+        return self.start(request, trigger, self._load_config(trigger), retry_of=retry_of)
 
     def _create_once(
         self,
@@ -148,8 +225,12 @@ class Dispatcher:
                 f"no successful terraform-plan of {run.sha[:12]} on PR #{run.pr}: "
                 "nothing reviewed to apply; re-plan (push to the PR or comment `maestro plan`)",
             )
+        fence = self.locks.fence(run, config) if self.locks is not None else Fence()
+        if fence.problem is not None:  # a holder that lost its lease never applies
+            return self._fail(run, f"apply refused: {fence.problem}; re-plan the PR")
         try:
             job = build_job(run, config, self._settings, self._clone_url(run.repo, clone_url))
+            job.parameters.update(fence.parameters)
             backend = self._backends.get(run.backend)
             ref = backend.start(job)
         except (DispatchError, OSError, ValueError) as exc:
@@ -227,14 +308,7 @@ class Dispatcher:
             self._cancel_runner(run)
 
     def _cancel_runner(self, run: Run) -> None:
-        if not run.runner_ref:
-            return
-        try:
-            self._backends.get(run.backend).cancel(
-                RunnerRef(backend=run.backend or "", id=run.runner_ref)
-            )
-        except DispatchError as exc:
-            logger.warning("runner not cancelled", extra={"run": run.id, "error": str(exc)})
+        self._backends.cancel(run.backend, run.runner_ref)
 
     def _status(self, run: Run, state: str, description: str) -> None:
         status = CommitStatus(
@@ -253,3 +327,7 @@ class Dispatcher:
             self._githost.set_status(repo, sha, status)
         except GitHostError as exc:
             logger.warning("status not set", extra={"repo": repo, "sha": sha, "error": str(exc)})
+
+
+def _applying(run: Run) -> bool:
+    return run.pipeline == Pipeline.TERRAFORM_APPLY and run.status in ACTIVE

@@ -5,12 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef
-from chalicelib.events.trigger import Trigger
 from chalicelib.jobs import Pipeline
-from chalicelib.observability import logger
-from chalicelib.pipelines.config import CONFIG_PATH, parse_config
-from chalicelib.pipelines.routing import PipelineRequest
 from chalicelib.runs.exceptions import RunError, TransitionConflictError
 from chalicelib.runs.model import TERMINAL, Run, RunStatus
 
@@ -30,26 +25,9 @@ def retry_run(services: Any, run_id: str) -> Run:
             f"run {run_id} is {old.status.value}: only failed, cancelled or timed-out runs "
             "of a pipeline can be retried"
         )
-    trigger = Trigger(
-        delivery_id=f"retry:{old.id}:{uuid.uuid4().hex[:12]}",
-        event="push",
-        repo=old.repo,
-        sha=old.sha,
-        branch=old.branch,
-        base_branch=old.base_branch,
-        pr=old.pr,
-        commit_time=old.commit_time,
-    )
-    config = parse_config(services.githost.read_file(old.repo, CONFIG_PATH, old.sha))
-    request = PipelineRequest(
-        pipeline=Pipeline(old.pipeline),
-        sha=old.sha,
-        branch=old.branch,
-        base_branch=old.base_branch,
-        pr=old.pr,
-        reason=f"retry of {old.id}",
-    )
-    return services.dispatcher.start(request, trigger, config, retry_of=old.id)
+    delivery = f"retry:{old.id}:{uuid.uuid4().hex[:12]}"
+    reason = f"retry of {old.id}"
+    return services.dispatcher.start_after(old, Pipeline(old.pipeline), reason, delivery, old.id)
 
 
 def cancel_run(services: Any, run_id: str) -> Run:
@@ -57,12 +35,7 @@ def cancel_run(services: Any, run_id: str) -> Run:
     if run.status in TERMINAL or run.status == RunStatus.UNKNOWN:
         raise TransitionConflictError(f"run {run_id} is {run.status.value}: nothing to cancel")
     cancelled = services.store.transition(run_id, RunStatus.CANCELLED, error="cancelled by request")
-    if run.runner_ref:
-        try:
-            backend = services.backends.get(run.backend)
-            backend.cancel(RunnerRef(backend=run.backend or "", id=run.runner_ref))
-        except DispatchError as exc:
-            logger.warning("runner not cancelled", extra={"run": run_id, "error": str(exc)})
+    services.backends.cancel(run.backend, run.runner_ref)
     return cancelled
 
 

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from chalicelib import metric_names
-from chalicelib.dispatch.base import DispatchError, RunnerRef
 from chalicelib.dispatch.registry import BackendRegistry
 from chalicelib.jobs import Pipeline
-from chalicelib.observability import emit_metric, logger
+from chalicelib.observability import emit_metric
 from chalicelib.runs.exceptions import TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, utc_now
 
@@ -50,7 +49,7 @@ def reap(
             continue  # it finished while we looked
         if target == RunStatus.TIMED_OUT:
             emit_metric(metric_names.RUNS_TIMED_OUT)
-        _cancel(run, backends)
+        backends.cancel(run.backend, run.runner_ref)
     return reaped
 
 
@@ -63,12 +62,3 @@ def _verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
     if is_silent(run, now):
         return RunStatus.TIMED_OUT, f"the runner stopped reporting ({HEARTBEAT_STALE} silent)"
     return RunStatus.TIMED_OUT, f"no result within {run.timeout_minutes} minutes"
-
-
-def _cancel(run: Run, backends: BackendRegistry) -> None:
-    if not run.runner_ref:
-        return
-    try:
-        backends.get(run.backend).cancel(RunnerRef(backend=run.backend or "", id=run.runner_ref))
-    except DispatchError as exc:
-        logger.warning("runner not cancelled", extra={"run": run.id, "error": str(exc)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from chalicelib.dispatch.base import DispatchError, RunnerBackend
+from chalicelib.dispatch.base import DispatchError, RunnerBackend, RunnerRef
 from chalicelib.settings import Settings
 
 BACKENDS = {
@@ -34,6 +34,17 @@ class BackendRegistry:
         if name not in self._built:
             self._built[name] = self._build(name)
         return self._built[name]
+
+    def cancel(self, backend: str | None, runner_ref: str | None) -> None:
+        """Stop a run's runner if it has one; a backend that refuses is logged, not raised."""
+        if not runner_ref:
+            return
+        from chalicelib.observability import logger
+
+        try:
+            self.get(backend).cancel(RunnerRef(backend=backend or "", id=runner_ref))
+        except DispatchError as exc:
+            logger.warning("runner not cancelled", extra={"ref": runner_ref, "error": str(exc)})
 
     def _build(self, name: str) -> RunnerBackend:
         if name in self._factories:

@@ -58,7 +58,7 @@ class LocalEventLoop:
         ).get("Messages", [])
         if not messages:
             return 0
-        result = dispatch_events({"Records": [_sqs_record(m) for m in messages]}, None)
+        result = dispatch_events({"Records": [sqs_record(m) for m in messages]}, None)
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         for message in messages:
             if message["MessageId"] not in failed:  # failures come back, then go to the DLQ
@@ -87,7 +87,8 @@ class LocalEventLoop:
         reap_stuck_runs(_cw_event({"source": "aws.events", "detail-type": "Scheduled Event"}), None)
 
 
-def _sqs_record(message: dict[str, Any]) -> dict[str, Any]:
+def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
+    """A received SQS message as Lambda's SQS event shapes its records."""
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],

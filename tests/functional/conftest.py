@@ -16,6 +16,7 @@ from moto import mock_aws
 from chalicelib.dispatch.recording import RecordingBackend
 from chalicelib.dispatch.registry import BackendRegistry
 from chalicelib.events.signature import sign
+from chalicelib.local.loop import sqs_record
 from chalicelib.services import Services, set_services
 from chalicelib.settings import Settings
 from chalicelib.store.schema import create_tables
@@ -59,20 +60,6 @@ class Controller:
                     QueueUrl=self.services.settings.queue_url,
                     ReceiptHandle=message["ReceiptHandle"],
                 )
-
-
-def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:maestrops-events.fifo",
-        "awsRegion": "us-east-1",
-    }
 
 
 @pytest.fixture

@@ -22,8 +22,10 @@ PLAN = Path(__file__).parents[1] / "fixtures" / "cost_plans" / "maestrops_tf103_
 
 
 def finish_plan_with_cost(controller: Controller, client: Client, number: int) -> str:
+    """Plan PR #7 (again), with a cost report artifact; ``number`` tells the pushes apart."""
     sha = controller.commit({"main.tf": f"# {number}\n"})
-    opened = pull_request("opened", "infra_features", "infra_main", sha=sha, number=number)
+    action = "opened" if number == 1 else "synchronize"
+    opened = pull_request(action, "infra_features", "infra_main", sha=sha)
     deliver(controller, client, "pull_request", opened, f"d-{number}")
     run_id = controller.backend.jobs[-1].run_id
     report = estimate_plan(json.loads(PLAN.read_text()))
@@ -72,7 +74,7 @@ def test_merged_pr_emits_its_monthly_cost_change(
     controller: Controller, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     with Client(app) as client:
-        finish_plan_with_cost(controller, client, 7)
+        finish_plan_with_cost(controller, client, 1)
         sha = controller.backend.jobs[-1].sha
         merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
         deliver(controller, client, "pull_request", merged, "d-merge")
