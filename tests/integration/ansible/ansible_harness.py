@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import os
 import re
 import socket
@@ -287,3 +288,36 @@ def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -
             run.stop()
             raise RuntimeError(f"traefik did not serve {ready_host}:\n{log.read_text()[-3000:]}")
         time.sleep(0.1)
+
+
+def host_vars(env: dict[str, str], var: str, *extra: str) -> dict[str, object]:
+    """{host: value of var} as the playbooks see it (inventory + ansible/group_vars)."""
+    proc = subprocess.run(
+        [
+            str(VENV_BIN / "ansible"),
+            "all",
+            "-i",
+            str(INVENTORY),
+            "--playbook-dir",
+            str(ANSIBLE_DIR),
+            "-c",
+            "local",
+            "-m",
+            "ansible.builtin.debug",
+            "-a",
+            f"var={var}",
+            *extra,
+        ],
+        cwd=ANSIBLE_DIR,
+        env={
+            **env,
+            "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    hosts = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]
+    return {host: result[var] for host, result in hosts.items()}

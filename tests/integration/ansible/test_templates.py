@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_harness import FIXTURES, HOSTS, Rendering
+from ansible_harness import FIXTURES, HOSTS, Rendering, host_vars
 
 pytestmark = pytest.mark.slow
 
@@ -123,3 +123,21 @@ def test_app_layout_is_private(rendering: Rendering) -> None:
     app = rendering.root / "app"
     assert stat.S_IMODE(app.stat().st_mode) == 0o750
     assert (app / "data").is_dir()
+
+
+def test_compose_up_merges_every_written_file(rendering: Rendering) -> None:
+    """docker compose -f ... gets exactly the files the component roles wrote, base first."""
+    files = host_vars(rendering.env, "maestrops_compose_files")
+    for host in HOSTS:
+        written = {p.name for p in (rendering.stack(host) / "compose.d").glob("*.yml")}
+        assert files[host][0] == "compose.d/base.yml"
+        assert sorted(Path(f).name for f in files[host]) == sorted(written)
+
+
+def test_prometheus_route_is_opt_in_and_vpc_only(rendering: Rendering) -> None:
+    default = host_vars(rendering.env, "traefik_routes")["monitoring-1"]
+    assert [r["host"] for r in default] == ["grafana.example.com"]
+    public = host_vars(rendering.env, "traefik_routes", "-e", "prometheus_public=true")
+    prometheus = public["monitoring-1"][1]
+    assert prometheus["host"] == "prometheus.example.com"
+    assert prometheus["allow_from"] == ["10.0.0.0/8"]
