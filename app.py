@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api.costs import costs_api
+from chalicelib.api.locks import locks_api
 from chalicelib.api.runs import runs_api
 from chalicelib.api.webhook import webhook
 from chalicelib.workers import workers
@@ -11,4 +12,5 @@ app = Chalice(app_name="maestrops")
 app.register_blueprint(webhook)
 app.register_blueprint(runs_api)
 app.register_blueprint(costs_api)
+app.register_blueprint(locks_api)
 app.register_blueprint(workers)

@@ -76,9 +76,21 @@ class Services:
 
     @cached_property
     def dispatcher(self):
+        from chalicelib.commands import CommentCommands
         from chalicelib.dispatcher import Dispatcher
 
-        return Dispatcher(self.settings, self.store, self.githost, self.backends)
+        dispatcher = Dispatcher(
+            self.settings, self.store, self.githost, self.backends, locks=self.locks
+        )
+        dispatcher.comment_handler = CommentCommands(self.store, self.githost, dispatcher).handle
+        return dispatcher
+
+    @cached_property
+    def locks(self):
+        from chalicelib.locks.gate import LockGate
+        from chalicelib.store.locks import DynamoLockStore
+
+        return LockGate(DynamoLockStore(self.settings.table), self.store)
 
     @cached_property
     def runner_events(self):

@@ -62,3 +62,17 @@ def reap_stuck_runs(event: Any) -> None:
     services = get_services()
     timed_out = reap(services.store, services.backends)
     logger.info("reaper pass", extra={"timed_out": [run.id for run in timed_out]})
+
+
+@workers.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_locks")
+def sweep_locks(event: Any) -> None:
+    """Expired leases pass to the next plan in their queue, which is dispatched."""
+    from chalicelib.observability import logger
+
+    services = get_services()
+    expired, promotions = services.locks.sweep()
+    started = services.dispatcher.resume(promotions)
+    logger.info(
+        "lock sweep",
+        extra={"expired": [key.id for key in expired], "dispatched": [r.id for r in started]},
+    )

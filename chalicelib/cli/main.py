@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--limit", type=int, default=20)
     costs.add_argument("--json", action="store_true")
     costs.set_defaults(command=cmd_costs)
+    from chalicelib.locks.cli import add_locks_parser
+
+    add_locks_parser(commands, api_client)
     return parser
 
 

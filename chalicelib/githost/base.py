@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
@@ -23,6 +23,21 @@ class CommitStatus(BaseModel):
     state: CommitState
     description: str  # one line, at most 140 characters on GitHub
     target_url: str | None = None
+
+
+class PullRequestHead(NamedTuple):
+    """Where a PR stands now (a comment's payload carries no sha)."""
+
+    sha: str
+    head_branch: str
+    base_branch: str
+
+
+class PullRequestState(NamedTuple):
+    """What ``maestro apply`` before merge may require (``comments.apply.requires``)."""
+
+    approved: bool  # at least one approval and no outstanding change request
+    mergeable: bool  # GitHub computed it and found no conflict
 
 
 class GitHost(Protocol):

@@ -31,6 +31,8 @@ from chalicelib.githost.base import (
     CommentBehaviour,
     CommitStatus,
     GitHostError,
+    PullRequestHead,
+    PullRequestState,
     ShaNotFoundError,
 )
 from chalicelib.githost.github_auth import Auth
@@ -354,6 +356,27 @@ class GitHub:
         """Acknowledge a comment command."""
         path = f"{_split_repo(repo)}/issues/comments/{comment_id}/reactions"
         self.http.request("POST", path, json={"content": content})
+
+    # -- pull requests -------------------------------------------------------------------
+    def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
+        """The PR's head sha and branches now (comment commands act on the current head)."""
+        data = self.http.request("GET", f"{_split_repo(repo)}/pulls/{pr}").json()
+        head, base = data["head"], data["base"]
+        return PullRequestHead(head["sha"], head["ref"], base["ref"])
+
+    def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
+        """Approved (each reviewer's latest review counts) and mergeable, for ``apply``."""
+        base = f"{_split_repo(repo)}/pulls/{pr}"
+        pull = self.http.request("GET", base).json()
+        reviews = self.http.request("GET", f"{base}/reviews", params={"per_page": 100}).json()
+        latest: dict[str, str] = {}
+        for review in reviews or []:
+            user = (review.get("user") or {}).get("login") or ""
+            if review.get("state") in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+                latest[user] = review["state"]
+        states = set(latest.values())
+        approved = "APPROVED" in states and "CHANGES_REQUESTED" not in states
+        return PullRequestState(approved=approved, mergeable=pull.get("mergeable") is True)
 
     # -- permissions ---------------------------------------------------------------------
     def has_write_access(self, repo: str, user: str) -> bool:

@@ -12,7 +12,14 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chalicelib.githost.base import CommentBehaviour, CommitStatus, GitHostError, ShaNotFoundError
+from chalicelib.githost.base import (
+    CommentBehaviour,
+    CommitStatus,
+    GitHostError,
+    PullRequestHead,
+    PullRequestState,
+    ShaNotFoundError,
+)
 
 
 class LocalGitHost:
@@ -39,6 +46,45 @@ class LocalGitHost:
 
     def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
         self._log(repo, {"kind": "status", "sha": sha, **status.model_dump()})
+
+    # -- pull requests and comment commands ----------------------------------------------
+    # A PR's head lives in ``<outbox>/<owner/name>/pulls/<n>.json`` (local mode has no
+    # GitHub to ask): ``{"sha", "head", "base", "approved", "mergeable"}``.
+
+    def record_pull_request(
+        self,
+        repo: str,
+        pr: int,
+        head: PullRequestHead,
+        *,
+        approved: bool = False,
+        mergeable: bool = True,
+    ) -> None:
+        folder = self._outbox / repo / "pulls"
+        folder.mkdir(parents=True, exist_ok=True)
+        data = {"sha": head.sha, "head": head.head_branch, "base": head.base_branch}
+        data.update(approved=approved, mergeable=mergeable)
+        (folder / f"{pr}.json").write_text(json.dumps(data), encoding="utf-8")
+
+    def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
+        data = self._pull(repo, pr)
+        return PullRequestHead(str(data["sha"]), str(data["head"]), str(data["base"]))
+
+    def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
+        data = self._pull(repo, pr)
+        return PullRequestState(bool(data.get("approved")), bool(data.get("mergeable", True)))
+
+    def has_write_access(self, repo: str, user: str) -> bool:
+        return True  # local mode: whoever can reach the controller is trusted
+
+    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+        self._log(repo, {"kind": "reaction", "comment_id": comment_id, "content": content})
+
+    def _pull(self, repo: str, pr: int) -> dict[str, object]:
+        path = self._outbox / repo / "pulls" / f"{pr}.json"
+        if not path.exists():
+            raise GitHostError(f"no pull request #{pr} recorded for {repo} (expected {path})")
+        return json.loads(path.read_text(encoding="utf-8"))
 
     def _log(self, repo: str, record: dict[str, object]) -> None:
         folder = self._outbox / repo

@@ -67,9 +67,19 @@ class ForkSettings(_Strict):
     plan: bool = False
 
 
+class CommentApplySettings(_Strict):
+    """``maestro apply`` before merge: off unless enabled, and then only when ``requires``."""
+
+    enabled: bool = False
+    requires: list[Literal["approved", "mergeable"]] = Field(
+        default_factory=lambda: ["approved", "mergeable"]
+    )
+
+
 class CommentSettings(_Strict):
     behaviour: Literal["update", "new", "hide-and-new", "delete-and-new"] = "update"
-    command_prefix: str = "maestro"
+    command_prefix: str = Field(default="maestro", pattern=r"^[A-Za-z0-9_./@-]+$")
+    apply: CommentApplySettings = Field(default_factory=CommentApplySettings)
 
 
 def _default_pipelines() -> dict[Pipeline, PipelineSettings]:

@@ -1,0 +1,232 @@
+"""Comment commands on pull requests: ``maestro plan|apply|unlock|help|approve-cost``.
+
+The dispatcher hands every ``issue_comment`` trigger here. A command is read with the prefix
+of the ``.gitops.yml`` at the PR's head, the commenter must have write access, and then one
+small method per command acts. An accepted command gets an 👀 reaction; a refused one a 😕
+and an answer in the thread that says why. Nothing here raises for a user's mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from chalicelib.events.trigger import Trigger
+from chalicelib.feedback.commands import Command, help_text, parse_command
+from chalicelib.feedback.notices import refusal_comment
+from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead
+from chalicelib.jobs import Pipeline
+from chalicelib.observability import logger
+from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
+from chalicelib.pipelines.routing import PipelineRequest
+from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
+from chalicelib.runs.query import RunQuery
+
+THREAD = "commands"  # one answer comment per PR, updated in place
+ACK, REFUSED = "eyes", "confused"
+PLAN_LOOKBACK = 100
+
+
+class Refusal(Exception):  # a request answered with a reason, not an error
+    """A command that will not run; the message is the answer posted in the thread."""
+
+
+class CommandDispatcher(Protocol):
+    def start(self, request: PipelineRequest, trigger: Trigger, config: GitOpsConfig) -> Run: ...
+    def release_pr(self, repo: str, pr: int) -> list[Any]: ...
+
+
+class CommentCommands:
+    def __init__(
+        self,
+        store: Any,
+        githost: GitHost,
+        dispatcher: CommandDispatcher,
+        clock: Callable[[], Any] = utc_now,
+    ) -> None:
+        self._store = store
+        self._githost = githost
+        self._dispatcher = dispatcher
+        self._clock = clock
+
+    def handle(self, trigger: Trigger) -> list[Run]:
+        """Act on one comment; returns the runs it started (plan, apply)."""
+        if trigger.pr is None or trigger.action != "created" or not trigger.comment_body:
+            return []  # issue comments, edits and deletions run nothing
+        try:
+            head = self._call(self._githost, "pull_request_head", trigger.repo, trigger.pr)
+            config = self._config(trigger.repo, head.sha)
+        except (GitHostError, ConfigError) as exc:
+            logger.warning("comment not read", extra={"pr": trigger.pr, "error": str(exc)})
+            return []
+        prefix = config.comments.command_prefix
+        command = parse_command(trigger.comment_body, prefix)
+        if command is None:
+            return []
+        return self._run(command, trigger, head, config)
+
+    def _run(
+        self, command: Command, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> list[Run]:
+        prefix = config.comments.command_prefix
+        try:
+            self._authorize(trigger)
+            runs = self._act(command, trigger, head, config)
+        except (Refusal, GitHostError) as refusal:
+            self._answer(trigger, refusal_comment(command.name, str(refusal), prefix=prefix))
+            self._react(trigger, REFUSED)
+            return []
+        self._react(trigger, ACK)
+        return runs
+
+    def _act(
+        self, command: Command, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> list[Run]:
+        if command.name == "help":
+            prefix = config.comments.command_prefix
+            self._answer(trigger, help_text(prefix, command.error))
+            return []
+        if command.name == "plan":
+            return [self._plan(command, trigger, head, config)]
+        if command.name == "apply":
+            return [self._apply(command, trigger, head, config)]
+        if command.name == "unlock":
+            self._unlock(trigger)
+            return []
+        self._approve_cost(command, trigger)
+        return []
+
+    # -- one method per command -----------------------------------------------------------
+
+    def _plan(
+        self, command: Command, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> Run:
+        self._check_target(command, config)
+        self._check_terraform_pr(head, config, Pipeline.TERRAFORM_PLAN)
+        return self._start(Pipeline.TERRAFORM_PLAN, trigger, head, config)
+
+    def _apply(
+        self, command: Command, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> Run:
+        settings = config.comments.apply
+        if not settings.enabled:
+            raise Refusal(
+                "apply before merge is off; enable `comments.apply.enabled` in .gitops.yml, "
+                "or merge the PR to apply its reviewed plan"
+            )
+        self._check_target(command, config)
+        self._check_terraform_pr(head, config, Pipeline.TERRAFORM_APPLY)
+        assert trigger.pr is not None
+        state = self._call(self._githost, "pull_request_state", trigger.repo, trigger.pr)
+        missing = [need for need in settings.requires if not getattr(state, need)]
+        if missing:
+            raise Refusal(f"the PR is not {' and '.join(missing)} (`comments.apply.requires`)")
+        run = self._start(Pipeline.TERRAFORM_APPLY, trigger, head, config)
+        if run.status == RunStatus.FAILED:
+            raise Refusal(run.error or "the apply could not start")
+        return run
+
+    def _unlock(self, trigger: Trigger) -> None:
+        assert trigger.pr is not None
+        released = self._dispatcher.release_pr(trigger.repo, trigger.pr)
+        if not released:
+            raise Refusal(f"PR #{trigger.pr} holds no lock")
+
+    def _approve_cost(self, command: Command, trigger: Trigger) -> None:
+        plan = self._latest_plan(trigger)
+        if plan is None:
+            raise Refusal(f"PR #{trigger.pr} has no terraform-plan run to approve")
+        changes: dict[str, Any] = {
+            "approved_by": trigger.sender or "unknown",
+            "approved_at": isoformat(self._clock()),
+        }
+        if command.reason:
+            changes["approval_reason"] = command.reason[:500]
+        self._store.update_fields(plan.id, **changes)
+
+    # -- checks ---------------------------------------------------------------------------
+
+    def _authorize(self, trigger: Trigger) -> None:
+        user = trigger.sender or ""
+        check = getattr(self._githost, "has_write_access", None)
+        allowed = bool(user) and (check is None or self._safe(check, trigger.repo, user))
+        if not allowed:
+            raise Refusal(f"@{user or 'unknown'} needs write access to {trigger.repo}")
+
+    @staticmethod
+    def _check_target(command: Command, config: GitOpsConfig) -> None:
+        terraform = config.terraform
+        if command.directory not in (None, terraform.dir):
+            raise Refusal(f"only `{terraform.dir}` is configured (.gitops.yml `terraform.dir`)")
+        if command.workspace not in (None, terraform.workspace):
+            raise Refusal(f"only workspace `{terraform.workspace}` is configured")
+
+    @staticmethod
+    def _check_terraform_pr(
+        head: PullRequestHead, config: GitOpsConfig, pipeline: Pipeline
+    ) -> None:
+        if head.base_branch != config.terraform.main_branch:
+            raise Refusal(
+                f"this PR targets `{head.base_branch}`; Terraform runs on PRs into "
+                f"`{config.terraform.main_branch}`"
+            )
+        if not config.pipeline(pipeline).enabled:
+            raise Refusal(f"{pipeline.value} is disabled in .gitops.yml")
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _start(
+        self, pipeline: Pipeline, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> Run:
+        at_head = trigger.model_copy(
+            update={"sha": head.sha, "branch": head.head_branch, "base_branch": head.base_branch}
+        )
+        request = PipelineRequest(
+            pipeline=pipeline,
+            sha=head.sha,
+            branch=head.head_branch,
+            base_branch=head.base_branch,
+            pr=trigger.pr,
+            reason=f"comment by @{trigger.sender}",
+        )
+        return self._dispatcher.start(request, at_head, config)
+
+    def _latest_plan(self, trigger: Trigger) -> Run | None:
+        query = RunQuery(
+            repo=trigger.repo, pr=trigger.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=1
+        )
+        runs = self._store.query(query).runs
+        return runs[0] if runs else None
+
+    def _config(self, repo: str, sha: str) -> GitOpsConfig:
+        return parse_config(self._githost.read_file(repo, CONFIG_PATH, sha))
+
+    def _answer(self, trigger: Trigger, body: str) -> None:
+        assert trigger.pr is not None
+        try:
+            self._githost.post_comment(trigger.repo, trigger.pr, body, thread=THREAD)
+        except GitHostError as exc:
+            logger.warning("answer not posted", extra={"pr": trigger.pr, "error": str(exc)})
+
+    def _react(self, trigger: Trigger, content: str) -> None:
+        react = getattr(self._githost, "add_reaction", None)
+        if react is None or trigger.comment_id is None:
+            return
+        try:
+            react(trigger.repo, trigger.comment_id, content)
+        except GitHostError as exc:
+            logger.warning("reaction not added", extra={"pr": trigger.pr, "error": str(exc)})
+
+    @staticmethod
+    def _call(githost: GitHost, name: str, *args: Any) -> Any:
+        method = getattr(githost, name, None)
+        if method is None:
+            raise GitHostError(f"{type(githost).__name__} cannot answer {name}")
+        return method(*args)
+
+    @staticmethod
+    def _safe(check: Callable[..., bool], *args: Any) -> bool:
+        try:
+            return bool(check(*args))
+        except GitHostError:
+            return False  # unknown permissions refuse; the answer says what is needed
