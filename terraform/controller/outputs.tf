@@ -3,22 +3,29 @@
 
 locals {
   lambda_environment = {
-    MAESTRO_TABLE                  = aws_dynamodb_table.main.name
-    MAESTRO_IDEMPOTENCY_TABLE      = aws_dynamodb_table.idempotency.name
-    MAESTRO_QUEUE_URL              = aws_sqs_queue.events.url
-    MAESTRO_ARTIFACTS_BUCKET       = aws_s3_bucket.artifacts.bucket
-    MAESTRO_WEBHOOK_SECRET_NAME    = aws_secretsmanager_secret.this["webhook-secret"].name
-    MAESTRO_GITHUB_APP_SECRET_NAME = aws_secretsmanager_secret.this["github-app"].name
-    MAESTRO_ALLOWED_REPOS          = join(",", var.allowed_repos)
-    MAESTRO_EVENT_BUS              = local.event_bus_name
-    MAESTRO_RUNNER_BACKEND         = var.runner_backend
-    MAESTRO_CODEBUILD_PROJECT      = aws_codebuild_project.runner.name
-    MAESTRO_ECS_CLUSTER            = aws_ecs_cluster.runner.name
-    MAESTRO_ECS_TASK_DEFINITION    = aws_ecs_task_definition.runner.family
-    MAESTRO_ECS_SUBNETS            = join(",", var.runner_subnet_ids)
-    MAESTRO_ECS_SECURITY_GROUPS    = join(",", aws_security_group.runner[*].id)
-    POWERTOOLS_SERVICE_NAME        = var.app_name
-    POWERTOOLS_METRICS_NAMESPACE   = module.metrics.namespace
+    MAESTRO_TABLE                     = aws_dynamodb_table.main.name
+    MAESTRO_IDEMPOTENCY_TABLE         = aws_dynamodb_table.idempotency.name
+    MAESTRO_QUEUE_URL                 = aws_sqs_queue.events.url
+    MAESTRO_ARTIFACTS_BUCKET          = aws_s3_bucket.artifacts.bucket
+    MAESTRO_WEBHOOK_SECRET_NAME       = aws_secretsmanager_secret.this["webhook-secret"].name
+    MAESTRO_GITHUB_APP_SECRET_NAME    = aws_secretsmanager_secret.this["github-app"].name
+    MAESTRO_GITHUB_APP_ID             = var.github_app_id
+    MAESTRO_GITHUB_INSTALLATION_ID    = var.github_installation_id
+    MAESTRO_GITHUB_PRIVATE_KEY_SECRET = aws_secretsmanager_secret.this["github-app"].name
+    MAESTRO_GITHUB_API_URL            = var.github_api_url
+    MAESTRO_GITHUB_STATUS_MODE        = var.github_status_mode
+    MAESTRO_PUBLIC_URL                = var.public_url
+    MAESTRO_API_AUTH                  = "iam" # API Gateway checks SigV4 on the runs API
+    MAESTRO_ALLOWED_REPOS             = join(",", var.allowed_repos)
+    MAESTRO_EVENT_BUS                 = local.event_bus_name
+    MAESTRO_RUNNER_BACKEND            = var.runner_backend
+    MAESTRO_CODEBUILD_PROJECT         = aws_codebuild_project.runner.name
+    MAESTRO_ECS_CLUSTER               = aws_ecs_cluster.runner.name
+    MAESTRO_ECS_TASK_DEFINITION       = aws_ecs_task_definition.runner.family
+    MAESTRO_ECS_SUBNETS               = join(",", var.runner_subnet_ids)
+    MAESTRO_ECS_SECURITY_GROUPS       = join(",", aws_security_group.runner[*].id)
+    POWERTOOLS_SERVICE_NAME           = var.app_name
+    POWERTOOLS_METRICS_NAMESPACE      = module.metrics.namespace
   }
 }
 

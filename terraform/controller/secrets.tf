@@ -4,7 +4,7 @@
 locals {
   secrets = {
     webhook-secret = "GitHub webhook secret (HMAC key of X-Hub-Signature-256)"
-    github-app     = "GitHub App credentials: JSON {app_id, installation_id, private_key}"
+    github-app     = "GitHub App private key (the PEM file GitHub generates for the App)"
     registry       = "Container registry credentials for image builds: JSON {registry, username, password}"
   }
 }

@@ -42,6 +42,56 @@ variable "allowed_repos" {
   }
 }
 
+variable "github_app_id" {
+  description = "ID of the GitHub App the controller acts as (docs/deploy.md creates it). Empty until the App exists."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[0-9]*$", var.github_app_id))
+    error_message = "The github_app_id must be the App's numeric id, or empty."
+  }
+}
+
+variable "github_installation_id" {
+  description = "ID of the App's installation on the organisation or account."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[0-9]*$", var.github_installation_id))
+    error_message = "The github_installation_id must be numeric, or empty."
+  }
+}
+
+variable "github_api_url" {
+  description = "GitHub REST API base: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."
+  type        = string
+  default     = "https://api.github.com"
+
+  validation {
+    condition     = can(regex("^https://", var.github_api_url))
+    error_message = "The github_api_url must be an https URL."
+  }
+}
+
+variable "github_status_mode" {
+  description = "How the controller reports on commits: `status` (commit statuses) or `check-run`."
+  type        = string
+  default     = "status"
+
+  validation {
+    condition     = contains(["status", "check-run"], var.github_status_mode)
+    error_message = "The github_status_mode must be status or check-run."
+  }
+}
+
+variable "public_url" {
+  description = "Base URL of the deployed API (Chalice's EndpointURL), used for the run links in comments and statuses. Known after the first `chalice deploy`."
+  type        = string
+  default     = ""
+}
+
 variable "runner_backend" {
   description = "Default runner backend of the controller: `codebuild`, `ecs` or `ssm` (a pipeline may choose another in .gitops.yml)."
   type        = string

@@ -180,7 +180,6 @@ REQUIRED_ENVIRONMENT = {
 LOCAL_ONLY_SETTINGS = {
     "MAESTRO_MAX_BODY_BYTES",
     "MAESTRO_API_TOKEN",
-    "MAESTRO_PUBLIC_URL",
     "MAESTRO_DATA_DIR",
     "MAESTRO_REPOS_DIR",
 }
@@ -204,6 +203,15 @@ def test_functions_get_every_variable_the_controller_reads(hcl, kit, metric_name
     assert environment["POWERTOOLS_SERVICE_NAME"] == "${var.app_name}"
     app_name = hcl.file("controller/variables.tf").body["variable"][0]["app_name"]["default"]
     assert app_name == metric_names["SERVICE"]
+
+
+def test_functions_get_the_github_app_credentials_the_host_adapter_reads(hcl, kit) -> None:
+    auth = (kit.REPO / "chalicelib" / "githost" / "github_auth.py").read_text()
+    read = set(re.findall(r'"(MAESTRO_GITHUB_[A-Z_]+)"', auth)) - {"MAESTRO_GITHUB_TOKEN_SECRET"}
+    environment = lambda_environment(hcl)
+    assert read and read <= set(environment), read - set(environment)
+    key_secret = environment["MAESTRO_GITHUB_PRIVATE_KEY_SECRET"]
+    assert key_secret == environment["MAESTRO_GITHUB_APP_SECRET_NAME"]
 
 
 def decorated_function_names(path: Path) -> set[str]:
