@@ -226,9 +226,9 @@ data "aws_iam_policy_document" "runner" {
   }
 
   statement {
-    sid       = "RegistryCredentials"
+    sid       = "RunnerSecrets"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.secret_arns["registry"]]
+    resources = [local.secret_arns["registry"], local.secret_arns["infracost-api-key"]]
   }
 
   statement {
@@ -298,6 +298,13 @@ data "aws_iam_policy_document" "ecs_execution" {
     sid       = "UseTheControllerKey"
     actions   = ["kms:Decrypt"]
     resources = [aws_kms_key.controller.arn]
+  }
+
+  # The agent injects INFRACOST_API_KEY into the container (task definition `secrets`).
+  statement {
+    sid       = "InjectRunnerSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.secret_arns["infracost-api-key"]]
   }
 }
 

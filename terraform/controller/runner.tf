@@ -6,10 +6,9 @@ locals {
   ecs_enabled  = var.runner_vpc_id != "" && length(var.runner_subnet_ids) > 0
 
   runner_environment = {
-    MAESTRO_ARTIFACTS_BUCKET     = aws_s3_bucket.artifacts.bucket
-    MAESTRO_EVENT_BUS            = local.event_bus_name
-    MAESTRO_REGISTRY_SECRET_NAME = aws_secretsmanager_secret.this["registry"].name
-    AWS_DEFAULT_REGION           = var.region
+    MAESTRO_ARTIFACTS_BUCKET = aws_s3_bucket.artifacts.bucket
+    MAESTRO_EVENT_BUS        = local.event_bus_name
+    AWS_DEFAULT_REGION       = var.region
   }
 }
 
@@ -46,6 +45,17 @@ resource "aws_codebuild_project" "runner" {
       content {
         name  = environment_variable.key
         value = environment_variable.value
+      }
+    }
+
+    # CodeBuild resolves the secret when the build starts; the value never enters the job.
+    dynamic "environment_variable" {
+      for_each = var.infracost_enabled ? [1] : []
+
+      content {
+        name  = "INFRACOST_API_KEY"
+        type  = "SECRETS_MANAGER"
+        value = aws_secretsmanager_secret.this["infracost-api-key"].arn
       }
     }
   }
@@ -110,6 +120,9 @@ resource "aws_ecs_task_definition" "runner" {
     command                = ["python", "-m", "runners", "run", "--job", "env"]
     readonlyRootFilesystem = false # Terraform and Ansible write their working trees
     environment            = [for k, v in local.runner_environment : { name = k, value = v }]
+    secrets = var.infracost_enabled ? [
+      { name = "INFRACOST_API_KEY", valueFrom = aws_secretsmanager_secret.this["infracost-api-key"].arn },
+    ] : []
     logConfiguration = {
       logDriver = "awslogs"
       options = {

@@ -114,6 +114,12 @@ variable "runner_image_tag" {
   }
 }
 
+variable "infracost_enabled" {
+  description = "Give the runners INFRACOST_API_KEY from the `infracost-api-key` secret (put its value first). Without it the cost step uses the built-in estimator."
+  type        = bool
+  default     = false
+}
+
 variable "codebuild_compute_type" {
   description = "CodeBuild compute type of the runner."
   type        = string
