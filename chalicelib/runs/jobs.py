@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.jobs import Callback, JobSpec, Pipeline
+from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
 from chalicelib.pipelines.config import GitOpsConfig
 from chalicelib.pipelines.steps import steps_for, working_dir_for
 from chalicelib.runs.model import Run
@@ -11,9 +11,11 @@ from chalicelib.settings import Settings
 
 def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str) -> JobSpec:
     pipeline = Pipeline(run.pipeline)
+    steps = steps_for(pipeline, config)
     callback = Callback(event_bus=settings.event_bus)
     if settings.local_data_dir:
         callback = Callback(local_dir=f"{settings.local_data_dir}/events")
+        steps = [_dry_run_playbooks(step) for step in steps]
     return JobSpec(
         run_id=run.id,
         pipeline=pipeline,
@@ -25,10 +27,17 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
         run_number=run.run_number,
         working_dir=working_dir_for(pipeline, config),
         workspace=config.terraform.workspace,
-        steps=steps_for(pipeline, config),
+        steps=steps,
         artifact_prefix=f"s3://{settings.artifacts_bucket}/runs/{run.id}/",
         callback=callback,
         backend=run.backend or settings.runner_backend,
         timeout_minutes=run.timeout_minutes,
         previous_run_id=run.plan_run_id or run.retry_of,
     )
+
+
+def _dry_run_playbooks(step: StepSpec) -> StepSpec:
+    """Local mode plays against the machine it runs on: playbooks run in check mode."""
+    if step.kind != "ansible_playbook":
+        return step
+    return step.model_copy(update={"params": {"check": True, **step.params}})

@@ -61,7 +61,7 @@ def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
     inventory_path = _inventory_path(ctx, step.params.get("inventory"))
     params = {"connection": "local" if ctx.local_mode else None, **step.params}
     args = playbook_args(binary, step.params["playbook"], inventory_path, params)
-    if ctx.local_mode and step.params.get("check", True):
+    if step.params.get("check"):
         # Local mode plays against this very machine: report what would change, change nothing.
         args.append("--check")
     env = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
