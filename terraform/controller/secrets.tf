@@ -5,7 +5,7 @@ locals {
   secrets = {
     webhook-secret    = "GitHub webhook secret (HMAC key of X-Hub-Signature-256)"
     github-app        = "GitHub App private key (the PEM file GitHub generates for the App)"
-    registry          = "Container registry credentials for image builds: JSON {username, password}; .gitops.yml names it as registry_secret"
+    registry          = "Container registry credentials for image builds: JSON {username, password}, the image_build step's registry_secret"
     infracost-api-key = "Infracost API key of the runners' cost step (used when infracost_enabled)"
   }
 }
