@@ -257,3 +257,59 @@ def test_ecs_container_name_is_the_one_the_backend_overrides(hcl, kit) -> None:
     container = re.search(r'container: str = "([^"]+)"', ecs).group(1)
     runner = hcl.file("controller/runner.tf").text
     assert f'name                   = "{container}"' in runner
+
+
+def test_chalice_builds_every_function_with_the_roles_terraform_makes(hcl, kit) -> None:
+    """Chalice's own application graph, for the real app with the stage block the controller
+    outputs: every function it deploys is one Terraform made a role (and an alarm) for."""
+    import importlib.util
+
+    from chalice.config import Config
+    from chalice.deploy import models
+    from chalice.deploy.appgraph import ApplicationGraphBuilder
+
+    # Loaded by path under its own name: `app` is also the sample application's folder.
+    spec = importlib.util.spec_from_file_location("maestrops_chalice_app", kit.REPO / "app.py")
+    app_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app_module)
+    names = hcl.file("controller/locals.tf").body["locals"][0]["lambda_names"]
+    output = next(
+        b
+        for entry in hcl.file("controller/outputs.tf").body["output"]
+        for n, b in entry.items()
+        if n == "chalice_stage_config"
+    )["value"]
+    assert output["manage_iam_role"] is False
+    assert output["lambda_functions"].startswith("${{for k, r in aws_iam_role.lambda")
+    stage = {
+        "api_gateway_stage": output["api_gateway_stage"],
+        "manage_iam_role": False,
+        "iam_role_arn": "arn:aws:iam::123456789012:role/api_handler",
+        "environment_variables": {"MAESTRO_TABLE": "runs"},
+        "lambda_functions": {
+            key: {"iam_role_arn": f"arn:aws:iam::123456789012:role/{key}"} for key in names
+        },
+    }
+    config = Config(
+        chalice_stage="prod",
+        user_provided_params={"chalice_app": app_module.app, "project_dir": str(kit.REPO)},
+        config_from_disk={"version": "2.0", "app_name": "maestrops", "stages": {"prod": stage}},
+    )
+    functions: dict[str, models.LambdaFunction] = {}
+
+    def collect(resource: models.Model) -> None:
+        if isinstance(resource, models.LambdaFunction):
+            functions[resource.function_name] = resource
+        for dependency in resource.dependencies():
+            collect(dependency)
+
+    collect(ApplicationGraphBuilder().build(config, "prod"))
+    expected = {
+        value.replace("${local.name}", "maestrops-prod"): key for key, value in names.items()
+    }
+    assert set(functions) <= set(expected), set(functions) - set(expected)
+    assert {"maestrops-prod", "maestrops-prod-dispatch_events"} <= set(functions)
+    for function_name, function in functions.items():
+        assert isinstance(function.role, models.PreCreatedIAMRole), function_name
+        assert function.role.role_arn.endswith(f"role/{expected[function_name]}")
+        assert function.environment_variables == {"MAESTRO_TABLE": "runs"}
