@@ -11,9 +11,13 @@ CHECKOV_VENV=".venv-checkov"
 
 pip_install_requirements requirements/terraform-checks.txt
 
-if ! "$CHECKOV_VENV/bin/checkov" --version 2>/dev/null | grep -qx "$CHECKOV_VERSION"; then
+# A stamp per version: asking checkov for its version costs seconds of imports.
+CHECKOV_STAMP="$CHECKOV_VENV/.stamp-checkov-$CHECKOV_VERSION"
+if [ ! -f "$CHECKOV_STAMP" ] || [ ! -x "$CHECKOV_VENV/bin/checkov" ]; then
   echo "setup: installing checkov $CHECKOV_VERSION into $CHECKOV_VENV"
   test -x "$CHECKOV_VENV/bin/python" || python3 -m venv "$CHECKOV_VENV"
   "$CHECKOV_VENV/bin/pip" install -q --upgrade pip
   "$CHECKOV_VENV/bin/pip" install -q "checkov==$CHECKOV_VERSION"
+  "$CHECKOV_VENV/bin/checkov" --version | grep -qx "$CHECKOV_VERSION"
+  touch "$CHECKOV_STAMP"
 fi
