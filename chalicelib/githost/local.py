@@ -75,7 +75,12 @@ class LocalGitHost:
         return PullRequestState(bool(data.get("approved")), bool(data.get("mergeable", True)))
 
     def has_write_access(self, repo: str, user: str) -> bool:
-        return True  # local mode: whoever can reach the controller is trusted
+        """Everyone, unless ``<outbox>/<owner/name>/collaborators.json`` maps users to roles."""
+        path = self._outbox / repo / "collaborators.json"
+        if not path.exists():
+            return True  # local mode: whoever can reach the controller is trusted
+        roles = json.loads(path.read_text(encoding="utf-8"))
+        return roles.get(user) in ("write", "maintain", "admin")
 
     def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
         self._log(repo, {"kind": "reaction", "comment_id": comment_id, "content": content})

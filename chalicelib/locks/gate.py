@@ -37,6 +37,7 @@ from chalicelib.runs.model import Run, RunStatus
 
 T = TypeVar("T")
 FENCING_PARAMETER = "fencing_token"
+STUCK_SECONDS = 300  # far above the seconds one dispatch takes
 
 
 class LockStore(Protocol):
@@ -169,7 +170,22 @@ class LockGate:
                 change = self._change(lease.key, lambda lz, nt: expire(lz, now, self._duration, nt))
                 expired.append(lease.key)
                 promotions += self._settle(lease.key, change)
+            elif (stuck := self._stuck_holder(lease, now)) is not None:
+                promotions.append(stuck)
         return expired, promotions
+
+    def _stuck_holder(self, lease: Lease, now: float) -> Promotion | None:
+        """A holder whose run is still queued long after it was created: the dispatcher
+        stopped between granting and dispatching (a timeout, a crash). Offer it again."""
+        if lease.holder is None or not lease.held(now):
+            return None
+        run = self._queued_run(lease.holder.run_id)
+        if run is None or now - _epoch(run.created_at) < STUCK_SECONDS:
+            return None
+        holder = lease.holder
+        return Promotion(
+            key=lease.key, run=run, clone_url=holder.clone_url, token=lease.fencing_token
+        )
 
     def list(self, repo: str | None = None) -> list[Lease]:
         return self.leases.list(repo)
@@ -242,3 +258,7 @@ def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()

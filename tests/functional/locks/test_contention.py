@@ -7,7 +7,8 @@ from chalice.test import Client
 
 from app import app
 from chalicelib.locks.lease import LockKey
-from chalicelib.runs.model import RunStatus
+from chalicelib.pipelines.config import GitOpsConfig
+from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
 from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import REPO, Controller
 from tests.functional.locks.scenario import (
@@ -146,3 +147,25 @@ def test_a_superseded_waiter_is_skipped_when_the_lock_frees(
     assert job_runs(controller) == [("terraform-plan", 7), ("terraform-plan", 8)]
     dispatched = next(r for r in runs8 if r.status == RunStatus.DISPATCHED)
     assert controller.backend.jobs[1].run_id == dispatched.id  # the newest plan of PR 8
+
+
+def test_sweep_dispatches_a_holder_left_queued_by_a_crash(
+    controller: Controller, clock: Clock
+) -> None:
+    sha = controller.commit()
+    created = isoformat(utc_now())
+    run = Run(id="run-crashed", repo=REPO, pipeline="terraform-plan", sha=sha, pr=7,
+              branch="infra_features", base_branch="infra_main", run_number=1,
+              created_at=created, backend="recording")  # fmt: skip
+    controller.services.store.create(run)
+    clock.now = utc_now().timestamp() + 60  # granted, then the dispatcher died
+    admission = controller.services.locks.admit(run, GitOpsConfig(), None)
+    assert admission.go and controller.backend.jobs == []
+    with Client(app) as client:
+        sweep(client)  # one minute on: it may still be on its way
+        assert controller.backend.jobs == []
+        clock.now += 300
+        sweep(client)
+    [job] = controller.backend.jobs
+    assert job.run_id == "run-crashed"
+    assert controller.services.store.get("run-crashed").status == RunStatus.DISPATCHED
