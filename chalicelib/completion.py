@@ -130,6 +130,7 @@ class RunnerEventHandler:
         step = event.step
         if step is not None:
             artifacts.update(step.artifacts)
+            changes["steps"] = [*run.steps, _step_summary(step)]
             if step.status == "failed":  # the run's end event names the step, not why
                 changes.update(failed_step=step.name, error=_step_error(step))
         return self._store.update_fields(event.run_id, artifacts=artifacts, **changes)
@@ -247,6 +248,15 @@ def _ends_merged_apply(run: Run) -> bool:
     merged = run.pr is not None and run.branch == run.base_branch  # pre-merge applies keep it
     final = run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
     return run.pipeline == Pipeline.TERRAFORM_APPLY and merged and final
+
+
+def _step_summary(step: Any) -> dict[str, Any]:
+    return {
+        "name": step.name,
+        "status": step.status,
+        "reason": (step.reason or "")[:200] or None,
+        "seconds": step.duration_seconds,
+    }
 
 
 def _step_error(step: Any) -> str:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from chalicelib.feedback.markers import RunMarker
 from chalicelib.feedback.render import (
     CommentContext,
+    StepResult,
     render_plan_comments_from_json,
     render_result_comments,
 )
@@ -78,10 +79,19 @@ def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunF
     headline = f"{run.pipeline} run #{run.run_number} {run.status.value}."
     if problem:
         headline += f" {problem}"
+    steps = [
+        StepResult(
+            name=step["name"] + (f" ({step['reason']})" if step.get("reason") else ""),
+            state=step["status"],
+            seconds=step.get("seconds"),
+        )
+        for step in run.steps
+    ]
     parts = render_result_comments(
         ctx,
         succeeded=succeeded,
         headline=headline,
+        steps=steps,
         failed_step=run.failed_step,
         log_tail=run.error,
         finished_at=_parse(run.finished_at),

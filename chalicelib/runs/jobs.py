@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
 from chalicelib.pipelines.config import GitOpsConfig
 from chalicelib.pipelines.steps import steps_for, working_dir_for
@@ -15,7 +17,7 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
     callback = Callback(event_bus=settings.event_bus)
     if settings.local_data_dir:
         callback = Callback(local_dir=f"{settings.local_data_dir}/events")
-        steps = [_dry_run_playbooks(step) for step in steps]
+        steps = [_local_playbook(step, settings.local_data_dir) for step in steps]
     return JobSpec(
         run_id=run.id,
         pipeline=pipeline,
@@ -36,8 +38,18 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
     )
 
 
-def _dry_run_playbooks(step: StepSpec) -> StepSpec:
-    """Local mode plays against the machine it runs on: playbooks run in check mode."""
+def _local_playbook(step: StepSpec, data_dir: str) -> StepSpec:
+    """Local mode has no hosts to configure: the playbook writes the hosts' configuration
+    under ``<data_dir>/hosts`` and never calls docker (ansible/README.md, local mode)."""
     if step.kind != "ansible_playbook":
         return step
-    return step.model_copy(update={"params": {"check": True, **step.params}})
+    local = {
+        "tags": "config",
+        "extra_vars": {
+            "ansible_become": "false",
+            "maestrops_root": f"{data_dir}/hosts",
+            "maestrops_compose_up": "false",
+            "grafana_admin_password": secrets.token_urlsafe(18),
+        },
+    }
+    return step.model_copy(update={"params": {**local, **step.params}})

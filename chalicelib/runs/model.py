@@ -105,6 +105,7 @@ class Run(BaseModel):
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
+    steps: list[dict[str, Any]] = Field(default_factory=list)  # name, status, reason, seconds
 
     def public(self) -> dict[str, Any]:
         """The API's view of the run."""

@@ -26,7 +26,7 @@ INDEXES = {
     "by_time": "gsi5",
 }
 ALL_RUNS = "RUNS"
-_JSON_FIELDS = ("outputs",)
+_JSON_FIELDS = ("outputs", "steps")
 # DynamoDB hands numbers back as Decimal.
 INTEGER_FIELDS = (
     "pr",
@@ -45,7 +45,7 @@ def run_key(run_id: str) -> dict[str, str]:
 def run_to_item(run: Run) -> dict[str, Any]:
     data = run.model_dump(mode="json", exclude_none=True)
     for name in _JSON_FIELDS:
-        data[name] = json.dumps(data.get(name) or {})
+        data[name] = json.dumps(data.get(name) or type(getattr(run, name))())
     order = f"{run.created_at}#{run.id}"
     item = {**data, **run_key(run.id)}
     item.update(

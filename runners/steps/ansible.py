@@ -37,6 +37,8 @@ def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> l
         args += ["-e", "ansible_python_interpreter={{ ansible_playbook_python }}"]
     if params.get("limit"):
         args += ["--limit", params["limit"]]
+    if params.get("tags"):
+        args += ["--tags", params["tags"]]
     for key, value in (params.get("extra_vars") or {}).items():
         args += ["-e", f"{key}={value}"]
     return args
