@@ -205,11 +205,12 @@ def _head(repo_dir: Path, branch: str) -> str:
 def print_run_summaries(runs: list[dict[str, Any]]) -> None:
     print(_banner("What each run did"))
     for run in sorted(runs, key=lambda r: r["created_at"]):
-        artifacts = ", ".join(sorted(run.get("artifacts") or {})) or "no artifacts"
-        line = f"{run['pipeline']} #{run['run_number']}: {run['status']} ({artifacts})"
+        print(f"{run['pipeline']} #{run['run_number']}: {run['status']}")
+        for step in run.get("steps") or []:
+            note = f" — {step['reason']}" if step.get("reason") else ""
+            print(f"    {step['status']:<9} {step['name']}{note}")
         if run.get("error"):
-            line += f"\n    {run['error'].splitlines()[0]}"
-        print(line)
+            print(f"    error: {run['error'].splitlines()[0]}")
 
 
 def print_outbox(outbox: Path) -> None:
