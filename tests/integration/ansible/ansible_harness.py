@@ -260,7 +260,10 @@ def loopback_traefik_config(static: dict, dynamic: dict, workdir: Path, upstream
     return static, dynamic, ports
 
 
-def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -> TraefikRun:
+def start_traefik(
+    static: dict, dynamic: dict, workdir: Path, ready: tuple[str, str, str]
+) -> TraefikRun:
+    """Start Traefik; ``ready`` = (entrypoint, host, path) that answers once routes are loaded."""
     upstreams = {name: StandIn(name) for name in dynamic["http"]["services"]}
     static, dynamic, ports = loopback_traefik_config(static, dynamic, workdir, upstreams)
     (workdir / "dynamic").mkdir(parents=True)
@@ -278,7 +281,7 @@ def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -
     # Ready when the file provider's routes answer (ping alone comes up before them).
     while True:
         try:
-            if run.get("websecure", ready_host)[0] != 404:
+            if run.get(*ready)[0] != 404:
                 for upstream in upstreams.values():
                     upstream.seen.clear()
                 return run
@@ -286,7 +289,7 @@ def start_traefik(static: dict, dynamic: dict, workdir: Path, ready_host: str) -
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             run.stop()
-            raise RuntimeError(f"traefik did not serve {ready_host}:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"traefik did not serve {ready}:\n{log.read_text()[-3000:]}")
         time.sleep(0.1)
 
 

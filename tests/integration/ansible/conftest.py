@@ -118,10 +118,10 @@ def rendering(
     return Rendering(root, run, env, password, state)
 
 
-def _traefik(rendering: Rendering, host: str, workdir: Path, ready_host: str) -> TraefikRun:
+def _traefik(rendering: Rendering, host: str, workdir: Path, ready: tuple) -> TraefikRun:
     static = rendering.load(host, "traefik/traefik.yml")
     dynamic = rendering.load(host, "traefik/dynamic/routes.yml")
-    return start_traefik(static, dynamic, workdir, ready_host)
+    return start_traefik(static, dynamic, workdir, ready)
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +129,8 @@ def traefik_monitoring(
     rendering: Rendering, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TraefikRun]:
     """The real Traefik binary with the monitoring host's rendered configuration."""
-    run = _traefik(rendering, "monitoring-1", tmp_path_factory.mktemp("traefik-mon"), GRAFANA)
+    workdir = tmp_path_factory.mktemp("traefik-mon")
+    run = _traefik(rendering, "monitoring-1", workdir, ("websecure", GRAFANA, "/"))
     yield run
     run.stop()
 
@@ -139,7 +140,8 @@ def traefik_app(
     rendering: Rendering, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TraefikRun]:
     """The real Traefik binary with an app host's rendered configuration."""
-    run = _traefik(rendering, "app-1", tmp_path_factory.mktemp("traefik-app"), "example.com")
+    workdir = tmp_path_factory.mktemp("traefik-app")
+    run = _traefik(rendering, "app-1", workdir, ("internal", "10.0.1.10", "/backend/metrics"))
     yield run
     run.stop()
 

@@ -27,6 +27,7 @@ GOLDEN = {
         "compose.d/grafana.yml",
     ],
     "app-1": [
+        "traefik/traefik.yml",
         "traefik/dynamic/routes.yml",
         "promtail/promtail.yml",
         "compose.d/base.yml",

@@ -7,7 +7,7 @@ response tells which route Traefik chose and what path it forwarded.
 from __future__ import annotations
 
 import pytest
-from ansible_harness import GRAFANA, TraefikRun
+from ansible_harness import GRAFANA, Rendering, TraefikRun
 
 pytestmark = pytest.mark.slow
 
@@ -44,18 +44,19 @@ def test_internal_entrypoint_serves_ping_and_metrics(
     assert 'service="grafana@file"' in traefik_metrics
 
 
-def test_app_host_routes_frontend_and_api(traefik_app: TraefikRun) -> None:
-    assert traefik_app.get("websecure", "example.com", "/")[2] == "app /"
-    # The longer rule (Host && PathPrefix) wins; the path reaches the backend unchanged.
-    assert traefik_app.get("websecure", "example.com", "/api/notes")[2] == "api /api/notes"
-    assert traefik_app.upstreams["api"].seen == [("example.com", "/api/notes")]
-    assert traefik_app.get("websecure", "other.example.com", "/")[0] == 404
+def test_app_host_has_no_public_entrypoint(rendering: Rendering, traefik_app: TraefikRun) -> None:
+    """The application's compose project owns 80/443 on app hosts (app/docker-compose.yml)."""
+    assert set(rendering.load("app-1", "traefik/traefik.yml")["entryPoints"]) == {"internal"}
+    ports = rendering.load("app-1", "compose.d/traefik.yml")["services"]["traefik"]["ports"]
+    assert ports == ["10.0.1.10:8082:8082"]
+    assert set(traefik_app.ports) == {"internal"}
 
 
 def test_app_host_exposes_backend_metrics_on_the_internal_port(traefik_app: TraefikRun) -> None:
     """What the monitoring host scrapes: /backend/metrics -> backend:8000/metrics."""
     status, _, body = traefik_app.get("internal", "10.0.1.10", "/backend/metrics")
     assert (status, body) == (200, "backend-metrics /metrics")
-    # On the public entrypoint the path is the frontend's, never the metrics route.
-    public = traefik_app.get("websecure", "example.com", "/backend/metrics")[2]
-    assert public == "app /backend/metrics"
+    assert traefik_app.upstreams["backend-metrics"].seen == [("10.0.1.10", "/metrics")]
+    # Nothing else of the backend is reachable through that port.
+    assert traefik_app.get("internal", "10.0.1.10", "/api/notes")[0] == 404
+    assert set(traefik_app.upstreams) == {"backend-metrics"}
