@@ -22,7 +22,7 @@ def list_locks():
         return denied
     params = locks_api.current_request.query_params or {}
     now = time.time()
-    leases = get_services().locks.list(params.get("repo") or None)
+    leases = get_services().locks.find(params.get("repo") or None)
     shown = [public_lease(lease, now) for lease in leases]
     if params.get("all") != "true":  # free leases stay stored (their tokens); hide them
         shown = [lock for lock in shown if lock["held"] or lock["expired"] or lock["waiting"]]

@@ -62,7 +62,8 @@ class LocalGitHost:
     ) -> None:
         folder = self._outbox / repo / "pulls"
         folder.mkdir(parents=True, exist_ok=True)
-        data = {"sha": head.sha, "head": head.head_branch, "base": head.base_branch}
+        data: dict[str, object] = {"sha": head.sha, "head": head.head_branch}
+        data["base"] = head.base_branch
         data.update(approved=approved, mergeable=mergeable)
         (folder / f"{pr}.json").write_text(json.dumps(data), encoding="utf-8")
 

@@ -43,7 +43,7 @@ STUCK_SECONDS = 300  # far above the seconds one dispatch takes
 class LockStore(Protocol):
     def get(self, key: LockKey) -> Lease | None: ...
     def change(self, key: LockKey, decide: Callable[..., tuple[Lease, T]]) -> T: ...
-    def list(self, repo: str | None = None) -> list[Lease]: ...
+    def find(self, repo: str | None = None) -> list[Lease]: ...
     def record_grant(self, run_id: str, token: int) -> None: ...
     def record_wait(self, run_id: str, holder_pr: int, lock_id: str) -> None: ...
     def granted_token(self, run_id: str) -> int | None: ...
@@ -139,7 +139,7 @@ class LockGate:
         """Release every lease ``pr`` holds in ``repo`` and drop it from every queue."""
         released: list[LockKey] = []
         promotions: list[Promotion] = []
-        for lease in self.leases.list(repo):
+        for lease in self.leases.find(repo):
             held = lease.holder is not None and lease.holder.pr == pr
             if not held and all(w.pr != pr for w in lease.waiters):
                 continue
@@ -165,7 +165,7 @@ class LockGate:
         expired: list[LockKey] = []
         promotions: list[Promotion] = []
         now = self._clock()
-        for lease in self.leases.list():
+        for lease in self.leases.find():
             if lease.expired(now):
                 change = self._change(lease.key, lambda lz, nt: expire(lz, now, self._duration, nt))
                 expired.append(lease.key)
@@ -187,8 +187,8 @@ class LockGate:
             key=lease.key, run=run, clone_url=holder.clone_url, token=lease.fencing_token
         )
 
-    def list(self, repo: str | None = None) -> list[Lease]:
-        return self.leases.list(repo)
+    def find(self, repo: str | None = None) -> list[Lease]:
+        return self.leases.find(repo)
 
     # -- internals ------------------------------------------------------------------------
 
@@ -217,13 +217,14 @@ class LockGate:
                 )
                 break
             logger.info("promoted run cannot run; lease passes on", extra={"run": promoted.run_id})
-            change = self._change(
-                key,
-                lambda lz, nt, rid=promoted.run_id: skip_holder(
-                    lz, rid, self._clock(), self._duration, nt
-                ),
-            )
+            change = self._change(key, self._skipping(promoted.run_id))
         return promotions
+
+    def _skipping(self, run_id: str) -> Callable[[Lease, Callable[[int], int]], Change]:
+        def decide(lease: Lease, next_token: Callable[[int], int]) -> Change:
+            return skip_holder(lease, run_id, self._clock(), self._duration, next_token)
+
+        return decide
 
     def _queued_run(self, run_id: str) -> Run | None:
         try:

@@ -67,13 +67,15 @@ class ForkSettings(_Strict):
     plan: bool = False
 
 
+ApplyRequirement = Literal["approved", "mergeable"]
+APPLY_REQUIREMENTS: tuple[ApplyRequirement, ...] = ("approved", "mergeable")
+
+
 class CommentApplySettings(_Strict):
     """``maestro apply`` before merge: off unless enabled, and then only when ``requires``."""
 
     enabled: bool = False
-    requires: list[Literal["approved", "mergeable"]] = Field(
-        default_factory=lambda: ["approved", "mergeable"]
-    )
+    requires: list[ApplyRequirement] = Field(default_factory=lambda: list(APPLY_REQUIREMENTS))
 
 
 class CommentSettings(_Strict):

@@ -123,7 +123,7 @@ class DynamoLockStore:
                 return result
         raise LockContentionError(f"the lock on {key.describe()} kept changing; try again")
 
-    def list(self, repo: str | None = None) -> list[Lease]:
+    def find(self, repo: str | None = None) -> list[Lease]:
         """Every lease ever taken (held or free), optionally of one repository."""
         condition = Key("pk").eq(LISTING_PK)
         if repo:
