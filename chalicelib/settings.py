@@ -28,6 +28,7 @@ class Settings(BaseModel):
     local_data_dir: str | None = None  # set in local mode
     repos_dir: str | None = None  # local mode: owner/name -> $repos_dir/owner/name
     secret_max_age_seconds: int = 300
+    region: str = "us-east-1"  # Lambda sets AWS_REGION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +64,7 @@ _VARIABLES = {
     "public_url": "MAESTRO_PUBLIC_URL",
     "local_data_dir": "MAESTRO_DATA_DIR",
     "repos_dir": "MAESTRO_REPOS_DIR",
+    "region": "AWS_REGION",
 }
 
 

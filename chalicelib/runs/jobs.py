@@ -18,6 +18,8 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
     if settings.local_data_dir:
         callback = Callback(local_dir=f"{settings.local_data_dir}/events")
         steps = [_local_playbook(step, settings.local_data_dir) for step in steps]
+    else:
+        steps = [_ssm_playbook(step, settings) for step in steps]
     return JobSpec(
         run_id=run.id,
         pipeline=pipeline,
@@ -53,3 +55,18 @@ def _local_playbook(step: StepSpec, data_dir: str) -> StepSpec:
         },
     }
     return step.model_copy(update={"params": {**local, **step.params}})
+
+
+def _ssm_playbook(step: StepSpec, settings: Settings) -> StepSpec:
+    """In AWS the runner reaches the hosts through SSM (amazon.aws.aws_ssm), keeping the
+    inventory's groups and variables that the playbooks use; files move through the bucket."""
+    if step.kind != "ansible_playbook":
+        return step
+    aws = {
+        "connection": "amazon.aws.aws_ssm",
+        "extra_vars": {
+            "ansible_aws_ssm_bucket_name": settings.artifacts_bucket,
+            "ansible_aws_ssm_region": settings.region,
+        },
+    }
+    return step.model_copy(update={"params": {**aws, **step.params}})

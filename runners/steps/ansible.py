@@ -56,8 +56,8 @@ def _inventory_path(ctx: RunContext, given: str | None) -> str:
 def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     if step.params.get("mode") == "ssm":
         return _playbook_ssm(ctx, step)
-    binary = _local_ansible() if ctx.local_mode else None
-    binary = binary or find_tool("ansible-playbook", ctx.env)
+    # The project's Ansible environment carries amazon.aws and community.docker.
+    binary = _local_ansible() or find_tool("ansible-playbook", ctx.env)
     if not binary:
         raise StepFailedError("ansible-playbook is not installed")
     inventory_path = _inventory_path(ctx, step.params.get("inventory"))

@@ -26,7 +26,9 @@ def test_aws_jobs_report_to_eventbridge_and_really_run_playbooks() -> None:
     settings = Settings(artifacts_bucket="bucket", event_bus="bus")
     job = build_job(run(Pipeline.ANSIBLE_MONITORING), GitOpsConfig(), settings, "https://x/o/r.git")
     [playbook] = [s for s in job.steps if s.kind == "ansible_playbook"]
-    assert "tags" not in playbook.params and "extra_vars" not in playbook.params
+    assert "tags" not in playbook.params
+    assert playbook.params["connection"] == "amazon.aws.aws_ssm"
+    assert playbook.params["extra_vars"]["ansible_aws_ssm_bucket_name"] == "bucket"
     assert job.callback.local_dir is None and job.callback.event_bus == "bus"
     assert job.artifact_prefix == "s3://bucket/runs/run-1/"
 
