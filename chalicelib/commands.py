@@ -33,7 +33,7 @@ class Refusal(Exception):  # a request answered with a reason, not an error
 
 class CommandDispatcher(Protocol):
     def start(self, request: PipelineRequest, trigger: Trigger, config: GitOpsConfig) -> Run: ...
-    def release_pr(self, repo: str, pr: int) -> list[Any]: ...
+    def release_pr(self, repo: str, pr: int, leave_queues: bool = True) -> list[Any]: ...
 
 
 class CommentCommands:
@@ -128,7 +128,7 @@ class CommentCommands:
 
     def _unlock(self, trigger: Trigger) -> None:
         assert trigger.pr is not None
-        released = self._dispatcher.release_pr(trigger.repo, trigger.pr)
+        released = self._dispatcher.release_pr(trigger.repo, trigger.pr, leave_queues=False)
         if not released:
             raise Refusal(f"PR #{trigger.pr} holds no lock")
 

@@ -126,11 +126,11 @@ class Dispatcher:
             runs.append(self._dispatch(run, config, promotion.clone_url))
         return runs
 
-    def release_pr(self, repo: str, pr: int) -> list[LockKey]:
+    def release_pr(self, repo: str, pr: int, leave_queues: bool = True) -> list[LockKey]:
         """Release the leases of PR ``pr`` (closed, applied, unlocked) and resume waiters."""
         if self.locks is None:
             return []
-        released, promotions = self.locks.release_pr(repo, pr)
+        released, promotions = self.locks.release_pr(repo, pr, leave_queues)
         self.resume(promotions)
         return released
 

@@ -32,11 +32,12 @@ from chalicelib.locks.lease import (
 )
 from chalicelib.observability import logger
 from chalicelib.pipelines.config import GitOpsConfig
-from chalicelib.runs.exceptions import RunNotFoundError
+from chalicelib.runs.exceptions import RunError, RunNotFoundError
 from chalicelib.runs.model import Run, RunStatus
 
 T = TypeVar("T")
 FENCING_PARAMETER = "fencing_token"
+Decide = Callable[[Lease, Callable[[int], int]], Change]
 STUCK_SECONDS = 300  # far above the seconds one dispatch takes
 
 
@@ -51,6 +52,7 @@ class LockStore(Protocol):
 
 class RunReader(Protocol):
     def get(self, run_id: str) -> Run: ...
+    def transition(self, run_id: str, target: RunStatus, **changes: Any) -> Run: ...
 
 
 class Promotion(BaseModel):
@@ -108,9 +110,12 @@ class LockGate:
 
         def decide(lease: Lease, next_token: Callable[[int], int]) -> tuple[Lease, Any]:
             change, grant = acquire(lease, claimant, now, self._duration, next_token)
-            return change.lease, (change, grant)
+            replaced = [w.run_id for w in lease.waiters if w.pr == run.pr and w.run_id != run.id]
+            return change.lease, (change, grant, replaced)
 
-        change, grant = self.leases.change(key, decide)
+        change, grant, replaced = self.leases.change(key, decide)
+        for run_id in replaced:  # the PR's older waiting plan gave its place to this one
+            self._end_waiting(run_id, RunStatus.SUPERSEDED, superseded_by=run.id)
         promotions = self._settle(key, change, ignore_pr=run.pr)
         if grant.granted:
             self.leases.record_grant(run.id, grant.token)
@@ -135,17 +140,21 @@ class LockGate:
 
     # -- releases -------------------------------------------------------------------------
 
-    def release_pr(self, repo: str, pr: int) -> tuple[list[LockKey], list[Promotion]]:
-        """Release every lease ``pr`` holds in ``repo`` and drop it from every queue."""
+    def release_pr(
+        self, repo: str, pr: int, leave_queues: bool = True
+    ) -> tuple[list[LockKey], list[Promotion]]:
+        """Release every lease ``pr`` holds in ``repo``; with ``leave_queues`` (the PR ended)
+        its waiting plans leave every queue too and are cancelled."""
         released: list[LockKey] = []
         promotions: list[Promotion] = []
         for lease in self.leases.find(repo):
             held = lease.holder is not None and lease.holder.pr == pr
-            if not held and all(w.pr != pr for w in lease.waiters):
+            waiting = [w.run_id for w in lease.waiters if w.pr == pr] if leave_queues else []
+            if not held and not waiting:
                 continue
-            change = self._change(
-                lease.key, lambda lz, nt: release(lz, self._clock(), pr, self._duration, nt)
-            )
+            change = self._change(lease.key, self._releasing(pr, leave_queues))
+            for run_id in waiting:
+                self._end_waiting(run_id, RunStatus.CANCELLED, error=f"PR #{pr} ended")
             released += [lease.key] if held else []
             promotions += self._settle(lease.key, change)
         return released, promotions
@@ -220,7 +229,21 @@ class LockGate:
             change = self._change(key, self._skipping(promoted.run_id))
         return promotions
 
-    def _skipping(self, run_id: str) -> Callable[[Lease, Callable[[int], int]], Change]:
+    def _releasing(self, pr: int, leave_queue: bool) -> Decide:
+        def decide(lease: Lease, next_token: Callable[[int], int]) -> Change:
+            now = self._clock()
+            return release(lease, now, pr, self._duration, next_token, leave_queue=leave_queue)
+
+        return decide
+
+    def _end_waiting(self, run_id: str, target: RunStatus, **changes: Any) -> None:
+        """A plan that left a queue without running: it must not stay ``queued`` forever."""
+        try:
+            self._runs.transition(run_id, target, **changes)
+        except RunError as exc:  # it ran or ended meanwhile
+            logger.info("waiting run not ended", extra={"run": run_id, "why": str(exc)})
+
+    def _skipping(self, run_id: str) -> Decide:
         def decide(lease: Lease, next_token: Callable[[int], int]) -> Change:
             return skip_holder(lease, run_id, self._clock(), self._duration, next_token)
 

@@ -150,12 +150,14 @@ def release(
     pr: int | None = None,
     duration: float = DEFAULT_LEASE_SECONDS,
     next_token: TokenSource = next_after,
+    leave_queue: bool = True,
 ) -> Change:
     """Free the lease (only if ``pr`` holds it, when given) and promote the head of the queue.
 
-    ``pr`` also leaves the queue: a closed PR's waiting plan must not take the lease later.
+    ``pr`` also leaves the queue (``leave_queue``): a closed PR's waiting plan must not take
+    the lease later. ``maestro unlock`` keeps it there: it releases what the PR holds only.
     """
-    waiters = [w for w in lease.waiters if pr is None or w.pr != pr]
+    waiters = [w for w in lease.waiters if pr is None or w.pr != pr or not leave_queue]
     lease = _with(lease, waiters=waiters)
     if lease.holder is None or (pr is not None and lease.holder.pr != pr):
         return Change(lease=lease)

@@ -108,6 +108,21 @@ def test_plan_on_a_locked_workspace_waits(controller: Controller, gate: Clock) -
     assert reactions(controller) == [(1001, "eyes")]
 
 
+def test_a_second_plan_of_a_waiting_pr_takes_the_place_of_the_first(
+    controller: Controller, gate: Clock
+) -> None:
+    with Client(app) as client:
+        open_pr(controller, client, 7)
+        sha8 = open_pr(controller, client, 8)
+        record_head(controller, 8, sha8)
+        comment(controller, client, 8, "maestro plan")  # same sha: no push supersedes it
+    first, second = sorted(runs_of(controller, 8, "terraform-plan"), key=lambda r: r.run_number)
+    assert first.status == RunStatus.SUPERSEDED and first.superseded_by == second.id
+    assert second.status == RunStatus.QUEUED
+    lease = controller.services.locks.leases.get(KEY)
+    assert [(w.pr, w.run_id) for w in lease.waiters] == [(8, second.id)]
+
+
 def test_unlock_releases_and_the_waiting_plan_runs(controller: Controller, gate: Clock) -> None:
     with Client(app) as client:
         sha7 = open_pr(controller, client, 7)
@@ -125,7 +140,8 @@ def test_unlock_by_a_pr_that_holds_nothing_is_refused(controller: Controller, ga
         sha8 = open_pr(controller, client, 8)
         record_head(controller, 8, sha8)
         comment(controller, client, 8, "maestro unlock")
-    assert controller.services.locks.leases.get(KEY).holder.pr == 7
+    lease = controller.services.locks.leases.get(KEY)
+    assert lease.holder.pr == 7 and [w.pr for w in lease.waiters] == [8]  # still in line
     [answer] = answers(controller, 8)
     assert answer == "🚫 `maestro unlock` was not run: PR #8 holds no lock"
     assert reactions(controller) == [(1001, "confused")]

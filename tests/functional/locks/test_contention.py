@@ -169,3 +169,16 @@ def test_sweep_dispatches_a_holder_left_queued_by_a_crash(
     [job] = controller.backend.jobs
     assert job.run_id == "run-crashed"
     assert controller.services.store.get("run-crashed").status == RunStatus.DISPATCHED
+
+
+def test_closing_a_waiting_pr_cancels_its_plan_and_leaves_the_queue(
+    controller: Controller, clock: Clock
+) -> None:
+    with Client(app) as client:
+        open_pr(controller, client, 7)
+        sha8 = open_pr(controller, client, 8)
+        close_pr(controller, client, 8, sha8, merged=False)
+    [run8] = plan_runs(controller, 8)
+    assert run8.status == RunStatus.CANCELLED and run8.error == "PR #8 ended"
+    lease = controller.services.locks.leases.get(KEY)
+    assert lease.holder.pr == 7 and lease.waiters == []

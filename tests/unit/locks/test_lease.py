@@ -142,3 +142,12 @@ def test_lock_ids_round_trip_and_garbage_is_not_found() -> None:
     for bad in ("!!!", "", LockKey(repo="o/r", directory="d", workspace="w").id[:-3]):
         with pytest.raises(LockNotFoundError):
             LockKey.from_id(bad)
+
+
+def test_unlock_releases_what_a_pr_holds_but_keeps_its_place_in_queues() -> None:
+    lease, _, _ = take(Lease(key=KEY), plan(1), now=0)
+    lease, _, _ = take(lease, plan(2), now=1)
+    kept = release(lease, now=2, pr=2, leave_queue=False).lease
+    assert kept == lease  # PR 2 holds nothing here and keeps waiting
+    change = release(lease, now=2, pr=1, leave_queue=False)
+    assert change.promoted is not None and change.promoted.pr == 2
