@@ -243,6 +243,49 @@ data "aws_iam_policy_document" "runner" {
     resources = ["*"] # justified: GetAuthorizationToken has no resource-level permissions
   }
 
+  # Ansible's amazon.aws.aws_ssm connection: a session per host, files through the bucket
+  # under <instance id>/, and the playbooks' SecureString parameters under /maestrops.
+  statement {
+    sid     = "AnsibleSessions"
+    actions = ["ssm:StartSession"]
+    resources = [
+      "arn:${local.partition}:ec2:${var.region}:${local.account_id}:instance/*",
+      "arn:${local.partition}:ssm:${var.region}::document/SSM-SessionManagerRunShell",
+    ]
+  }
+
+  statement {
+    sid       = "AnsibleOwnSessions"
+    actions   = ["ssm:TerminateSession", "ssm:ResumeSession"]
+    resources = ["arn:${local.partition}:ssm:${var.region}:${local.account_id}:session/*"]
+  }
+
+  statement {
+    sid       = "AnsibleFileTransfer"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.artifacts.arn}/i-*"]
+  }
+
+  statement {
+    sid       = "PlaybookParameters"
+    actions   = ["ssm:GetParameter", "ssm:GetParameters"]
+    resources = ["arn:${local.partition}:ssm:${var.region}:${local.account_id}:parameter/maestrops/*"]
+  }
+
+  statement {
+    sid     = "DecryptPlaybookParameters"
+    actions = ["kms:Decrypt"]
+    # SecureString parameters use the account's aws/ssm key, whose ARN is not known here; the
+    # condition limits the grant to decryption requested by SSM.
+    resources = ["*"] # justified: the aws/ssm key, and only through SSM (condition)
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["ssm.${var.region}.amazonaws.com"]
+    }
+  }
+
   # The users' infrastructure lives behind roles the runner assumes; nothing else is granted.
   dynamic "statement" {
     for_each = length(var.managed_account_role_arns) > 0 ? [1] : []

@@ -57,6 +57,14 @@ output "chalice_stage_config" {
   }
 }
 
+output "ansible_transfer" {
+  description = "Inputs of terraform/infra (ansible_transfer_bucket_arn, ansible_transfer_kms_key_arn): the bucket Ansible's SSM connection moves files through."
+  value = {
+    bucket_arn  = aws_s3_bucket.artifacts.arn
+    kms_key_arn = aws_kms_key.controller.arn
+  }
+}
+
 output "runner_image_repository" {
   description = "ECR repository of the runner image: docker push <url>:<runner_image_tag>."
   value       = aws_ecr_repository.runner.repository_url

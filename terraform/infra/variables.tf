@@ -131,21 +131,32 @@ variable "monitoring_root_volume_size" {
 }
 
 variable "ami_name_pattern" {
-  description = "Name filter of the hosts' AMI. The default is Amazon Linux 2023, which ships the SSM agent."
+  description = "Name filter of the hosts' AMI. The default is Debian 12 (bookworm), which the Ansible roles target; user data adds the SSM agent and Docker."
   type        = string
-  default     = "al2023-ami-2023.*-kernel-*-x86_64"
+  default     = "debian-12-amd64-*"
 }
 
 variable "ami_owners" {
-  description = "Owners of the AMI (account IDs or aliases)."
+  description = "Owners of the AMI (account IDs or aliases). 136693071363 publishes the official Debian images."
   type        = list(string)
-  default     = ["amazon"]
+  default     = ["136693071363"]
 }
 
-variable "compose_version" {
-  description = "Version of the Docker Compose plugin installed on first boot."
+variable "ansible_transfer_bucket_arn" {
+  description = "ARN of the bucket Ansible's SSM connection moves files through: the controller's artifacts bucket (same account). Empty: the hosts get no access."
   type        = string
-  default     = "2.29.7"
+  default     = ""
+
+  validation {
+    condition     = var.ansible_transfer_bucket_arn == "" || can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+$", var.ansible_transfer_bucket_arn))
+    error_message = "The ansible_transfer_bucket_arn must be an S3 bucket ARN, or empty."
+  }
+}
+
+variable "ansible_transfer_kms_key_arn" {
+  description = "ARN of the KMS key of the transfer bucket (the controller's key), when it is a customer managed key."
+  type        = string
+  default     = ""
 }
 
 variable "grafana_allowed_cidrs" {

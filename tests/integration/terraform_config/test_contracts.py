@@ -184,6 +184,9 @@ LOCAL_ONLY_SETTINGS = {
     "MAESTRO_REPOS_DIR",
 }
 
+# Set by the Lambda runtime, and reserved: a function's configuration may not set them.
+LAMBDA_RUNTIME = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_LAMBDA_FUNCTION_NAME"}
+
 
 def lambda_environment(hcl) -> dict[str, str]:
     return hcl.file("controller/outputs.tf").body["locals"][0]["lambda_environment"]
@@ -198,7 +201,9 @@ def test_functions_get_every_variable_the_controller_reads(hcl, kit, metric_name
         for n in settings.body
         if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "_VARIABLES"
     )
-    assert set(variables.values()) - LOCAL_ONLY_SETTINGS <= set(environment)
+    assert set(variables.values()) - LOCAL_ONLY_SETTINGS - LAMBDA_RUNTIME <= set(environment)
+    # Lambda refuses reserved names in a function's configuration; it sets them itself.
+    assert not LAMBDA_RUNTIME & set(environment)
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "${module.metrics.namespace}"
     assert environment["POWERTOOLS_SERVICE_NAME"] == "${var.app_name}"
     app_name = hcl.file("controller/variables.tf").body["variable"][0]["app_name"]["default"]

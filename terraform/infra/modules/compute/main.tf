@@ -1,4 +1,4 @@
-# The hosts of one role. Each gets an Elastic IP (its DNS name survives a stop), an encrypted
+# The hosts of one role (Debian 12, the target of the Ansible roles). Each gets an Elastic IP (its DNS name survives a stop), an encrypted
 # gp3 root volume, IMDSv2 only, and an instance profile that lets SSM run Ansible and deploys
 # on it: there is no SSH key and no SSH port.
 
@@ -30,6 +30,36 @@ resource "aws_iam_role_policy_attachment" "ssm" {
   policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
+# Ansible's amazon.aws.aws_ssm connection copies files through a bucket: the runner puts them
+# under <instance id>/, the host fetches them (and removes nothing else).
+data "aws_iam_policy_document" "transfer" {
+  count = var.transfer_bucket_arn != "" ? 1 : 0
+
+  statement {
+    sid       = "AnsibleFileTransfer"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.transfer_bucket_arn}/i-*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.transfer_kms_key_arn != "" ? [1] : []
+
+    content {
+      sid       = "DecryptTransferredFiles"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [var.transfer_kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "transfer" {
+  count = var.transfer_bucket_arn != "" ? 1 : 0
+
+  name   = "ansible-file-transfer"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.transfer[0].json
+}
+
 resource "aws_iam_instance_profile" "this" {
   name = "${var.name}-${var.role}-host"
   role = aws_iam_role.this.name
@@ -53,8 +83,7 @@ resource "aws_instance" "this" {
   ebs_optimized = true
 
   user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
-    compose_version = var.compose_version
-    role            = var.role
+    role = var.role
   })
   # A changed script applies to hosts created later; existing hosts are converged by Ansible.
   user_data_replace_on_change = false

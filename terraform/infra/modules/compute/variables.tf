@@ -35,7 +35,7 @@ variable "instance_type" {
 }
 
 variable "ami_id" {
-  description = "AMI of the hosts (an Amazon Linux 2023 image, which ships the SSM agent)."
+  description = "AMI of the hosts: Debian 12, which the Ansible roles target."
   type        = string
 }
 
@@ -60,15 +60,16 @@ variable "root_volume_size" {
   }
 }
 
-variable "compose_version" {
-  description = "Version of the Docker Compose plugin that user data installs."
+variable "transfer_bucket_arn" {
+  description = "ARN of the bucket through which Ansible's SSM connection moves files (the controller's artifacts bucket). Empty: no access."
   type        = string
-  default     = "2.29.7"
+  default     = ""
+}
 
-  validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+\\.[0-9]+$", var.compose_version))
-    error_message = "The compose_version must be a version number like 2.29.7."
-  }
+variable "transfer_kms_key_arn" {
+  description = "KMS key that encrypts the transfer bucket, if it is a customer managed key."
+  type        = string
+  default     = ""
 }
 
 variable "tags" {
