@@ -90,7 +90,10 @@ class Services:
         from chalicelib.locks.gate import LockGate
         from chalicelib.store.locks import DynamoLockStore
 
-        return LockGate(DynamoLockStore(self.settings.table), self.store)
+        def pr_status(repo: str, pr: int) -> str:  # the Git host is built only when asked
+            return self.githost.pull_request_status(repo, pr)
+
+        return LockGate(DynamoLockStore(self.settings.table), self.store, pr_status=pr_status)
 
     @cached_property
     def runner_events(self):

@@ -66,13 +66,13 @@ def reap_stuck_runs(event: Any) -> None:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_locks")
 def sweep_locks(event: Any) -> None:
-    """Expired leases pass to the next plan in their queue, which is dispatched."""
+    """Expired leases and those of closed PRs pass to the next plan in line, dispatched."""
     from chalicelib.observability import logger
 
     services = get_services()
-    expired, promotions = services.locks.sweep()
+    released, promotions = services.locks.sweep()
     started = services.dispatcher.resume(promotions)
     logger.info(
         "lock sweep",
-        extra={"expired": [key.id for key in expired], "dispatched": [r.id for r in started]},
+        extra={"released": [key.id for key in released], "dispatched": [r.id for r in started]},
     )

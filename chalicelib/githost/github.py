@@ -378,6 +378,13 @@ class GitHub:
         approved = "APPROVED" in states and "CHANGES_REQUESTED" not in states
         return PullRequestState(approved=approved, mergeable=pull.get("mergeable") is True)
 
+    def pull_request_status(self, repo: str, pr: int) -> str:
+        """``open``, ``merged`` or ``closed`` (without merge): the lock sweep's question."""
+        pull = self.http.request("GET", f"{_split_repo(repo)}/pulls/{pr}").json()
+        if pull.get("state") == "open":
+            return "open"
+        return "merged" if pull.get("merged") or pull.get("merged_at") else "closed"
+
     # -- permissions ---------------------------------------------------------------------
     def has_write_access(self, repo: str, user: str) -> bool:
         """Whether ``user`` may run comment commands: write, maintain or admin on ``repo``."""

@@ -49,7 +49,7 @@ class LocalGitHost:
 
     # -- pull requests and comment commands ----------------------------------------------
     # A PR's head lives in ``<outbox>/<owner/name>/pulls/<n>.json`` (local mode has no
-    # GitHub to ask): ``{"sha", "head", "base", "approved", "mergeable"}``.
+    # GitHub to ask): ``{"sha", "head", "base", "approved", "mergeable", "status"}``.
 
     def record_pull_request(
         self,
@@ -59,12 +59,13 @@ class LocalGitHost:
         *,
         approved: bool = False,
         mergeable: bool = True,
+        status: str = "open",
     ) -> None:
         folder = self._outbox / repo / "pulls"
         folder.mkdir(parents=True, exist_ok=True)
         data: dict[str, object] = {"sha": head.sha, "head": head.head_branch}
         data["base"] = head.base_branch
-        data.update(approved=approved, mergeable=mergeable)
+        data.update(approved=approved, mergeable=mergeable, status=status)
         (folder / f"{pr}.json").write_text(json.dumps(data), encoding="utf-8")
 
     def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
@@ -74,6 +75,9 @@ class LocalGitHost:
     def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
         data = self._pull(repo, pr)
         return PullRequestState(bool(data.get("approved")), bool(data.get("mergeable", True)))
+
+    def pull_request_status(self, repo: str, pr: int) -> str:
+        return str(self._pull(repo, pr).get("status", "open"))
 
     def has_write_access(self, repo: str, user: str) -> bool:
         """Everyone, unless ``<outbox>/<owner/name>/collaborators.json`` maps users to roles."""

@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
+from chalicelib.githost.base import GitHostError
 from chalicelib.jobs import Pipeline
 from chalicelib.locks.exceptions import LockNotFoundError
 from chalicelib.locks.lease import (
@@ -91,11 +92,13 @@ class LockGate:
         runs: RunReader,
         clock: Callable[[], float] = time.time,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        pr_status: Callable[[str, int], str] | None = None,
     ) -> None:
         self.leases = leases
         self._runs = runs
         self._clock = clock
         self._duration = lease_seconds
+        self._pr_status = pr_status  # GitHost.pull_request_status: open, merged or closed
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -170,18 +173,33 @@ class LockGate:
         return change.lease, self._settle(key, change)
 
     def sweep(self) -> tuple[list[LockKey], list[Promotion]]:
-        """Expire leases whose holder let them run out; re-offer leases held by a dead run."""
-        expired: list[LockKey] = []
+        """Release expired leases and leases of PRs closed without merge (a lost webhook);
+        re-offer leases whose holder's run was never dispatched. Returns what it released."""
+        released: list[LockKey] = []
         promotions: list[Promotion] = []
         now = self._clock()
         for lease in self.leases.find():
             if lease.expired(now):
                 change = self._change(lease.key, lambda lz, nt: expire(lz, now, self._duration, nt))
-                expired.append(lease.key)
+                released.append(lease.key)
                 promotions += self._settle(lease.key, change)
+            elif self._holder_closed(lease):
+                assert lease.holder is not None
+                keys, more = self.release_pr(lease.key.repo, lease.holder.pr)
+                released += keys
+                promotions += more
             elif (stuck := self._stuck_holder(lease, now)) is not None:
                 promotions.append(stuck)
-        return expired, promotions
+        return released, promotions
+
+    def _holder_closed(self, lease: Lease) -> bool:
+        if self._pr_status is None or lease.holder is None:
+            return False
+        try:
+            return self._pr_status(lease.key.repo, lease.holder.pr) == "closed"
+        except GitHostError as exc:  # unknown: keep the lease; expiry still frees it
+            logger.warning("PR state unknown", extra={"lock": lease.key.id, "error": str(exc)})
+            return False
 
     def _stuck_holder(self, lease: Lease, now: float) -> Promotion | None:
         """A holder whose run is still queued long after it was created: the dispatcher

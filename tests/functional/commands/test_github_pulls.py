@@ -102,3 +102,14 @@ def test_approval_counts_each_reviewers_latest_review(
     assert github.pull_request_state(REPO, 7) == expected
     [listing] = [r for r in fake.requests if r.path.endswith("/reviews")]
     assert listing.query == {"per_page": ["100"]}
+
+
+@pytest.mark.parametrize(
+    ("state", "merged", "expected"),
+    [("open", False, "open"), ("closed", True, "merged"), ("closed", False, "closed")],
+)
+def test_pull_request_status_for_the_lock_sweep(
+    github: GitHub, fake: PullsFakeGitHub, state: str, merged: bool, expected: str
+) -> None:
+    fake.pulls[7] = {**pull(True), "state": state, "merged": merged}
+    assert github.pull_request_status(REPO, 7) == expected

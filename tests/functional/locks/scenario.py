@@ -32,7 +32,13 @@ def install_gate(controller: Controller, clock: Clock, lease_seconds: float = HO
     """The controller's lock gate on moto, with ``clock``; built before any handler runs."""
     services = controller.services
     store = DynamoLockStore(services.settings.table)
-    gate = LockGate(store, services.store, clock=clock, lease_seconds=lease_seconds)
+    gate = LockGate(
+        store,
+        services.store,
+        clock=clock,
+        lease_seconds=lease_seconds,
+        pr_status=services.githost.pull_request_status,
+    )
     services.locks = gate
     services.__dict__.pop("dispatcher", None)
     services.__dict__.pop("runner_events", None)

@@ -6,6 +6,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.githost.base import PullRequestHead
 from chalicelib.locks.lease import LockKey
 from chalicelib.pipelines.config import GitOpsConfig
 from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
@@ -182,3 +183,20 @@ def test_closing_a_waiting_pr_cancels_its_plan_and_leaves_the_queue(
     assert run8.status == RunStatus.CANCELLED and run8.error == "PR #8 ended"
     lease = controller.services.locks.leases.get(KEY)
     assert lease.holder.pr == 7 and lease.waiters == []
+
+
+@pytest.mark.parametrize(
+    ("status", "released"), [("closed", True), ("merged", False), ("open", False)]
+)
+def test_sweep_releases_the_lease_of_a_pr_closed_while_the_webhook_was_lost(
+    controller: Controller, clock: Clock, status: str, released: bool
+) -> None:
+    with Client(app) as client:
+        sha7 = open_pr(controller, client, 7)
+        open_pr(controller, client, 8)
+        head = PullRequestHead(sha7, "infra_features", "infra_main")
+        controller.services.githost.record_pull_request(REPO, 7, head, status=status)
+        sweep(client)
+    holder = controller.services.locks.leases.get(KEY).holder
+    assert holder.pr == (8 if released else 7)
+    assert len(controller.backend.jobs) == (2 if released else 1)
