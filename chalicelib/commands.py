@@ -93,7 +93,7 @@ class CommentCommands:
         if command.name == "unlock":
             self._unlock(trigger)
             return []
-        self._approve_cost(command, trigger)
+        self._approve_cost(command, trigger, config)
         return []
 
     # -- one method per command -----------------------------------------------------------
@@ -132,7 +132,8 @@ class CommentCommands:
         if not released:
             raise Refusal(f"PR #{trigger.pr} holds no lock")
 
-    def _approve_cost(self, command: Command, trigger: Trigger) -> None:
+    def _approve_cost(self, command: Command, trigger: Trigger, config: GitOpsConfig) -> None:
+        self._check_approver(trigger, config)
         plan = self._latest_plan(trigger)
         if plan is None:
             raise Refusal(f"PR #{trigger.pr} has no terraform-plan run to approve")
@@ -152,6 +153,24 @@ class CommentCommands:
         allowed = bool(user) and (check is None or self._safe(check, trigger.repo, user))
         if not allowed:
             raise Refusal(f"@{user or 'unknown'} needs write access to {trigger.repo}")
+
+    def _check_approver(self, trigger: Trigger, config: GitOpsConfig) -> None:
+        """The cost policy's ``approver_role`` (``maintain`` unless ``.gitops.yml`` says)."""
+        from pydantic import ValidationError
+
+        from chalicelib.costs import CostConfig, role_allows
+
+        try:
+            required = CostConfig.model_validate(config.cost).policy.approver_role
+        except ValidationError as exc:
+            raise Refusal(f".gitops.yml `cost` is invalid: {exc.errors()[0]['msg']}") from None
+        user = trigger.sender or ""
+        role = self._call(self._githost, "repository_role", trigger.repo, user)
+        if not role_allows(role, required):
+            raise Refusal(
+                f"@{user} has the `{role}` role; approving a cost needs `{required}` "
+                "(`cost.policy.approver_role`)"
+            )
 
     @staticmethod
     def _check_target(command: Command, config: GitOpsConfig) -> None:

@@ -399,6 +399,15 @@ class GitHub:
             "write",
         )
 
+    def repository_role(self, repo: str, user: str) -> str:
+        """``admin``, ``maintain``, ``write``, ``triage``, ``read`` or ``none`` (cost approval)."""
+        path = f"{_split_repo(repo)}/collaborators/{quote(user, safe='')}/permission"
+        response = self.http.request("GET", path, allow=(404,))
+        if response.status == 404:
+            return "none"
+        data = response.json()
+        return str(data.get("role_name") or data.get("permission") or "none")
+
     # -- statuses ------------------------------------------------------------------------
     def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
         """Set a status (or check run); skipped when a newer run already set this context.

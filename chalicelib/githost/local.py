@@ -81,11 +81,14 @@ class LocalGitHost:
 
     def has_write_access(self, repo: str, user: str) -> bool:
         """Everyone, unless ``<outbox>/<owner/name>/collaborators.json`` maps users to roles."""
+        return self.repository_role(repo, user) in ("write", "maintain", "admin")
+
+    def repository_role(self, repo: str, user: str) -> str:
         path = self._outbox / repo / "collaborators.json"
         if not path.exists():
-            return True  # local mode: whoever can reach the controller is trusted
+            return "admin"  # local mode: whoever can reach the controller is trusted
         roles = json.loads(path.read_text(encoding="utf-8"))
-        return roles.get(user) in ("write", "maintain", "admin")
+        return str(roles.get(user, "none"))
 
     def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
         self._log(repo, {"kind": "reaction", "comment_id": comment_id, "content": content})

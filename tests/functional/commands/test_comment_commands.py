@@ -25,7 +25,7 @@ from tests.functional.locks.scenario import (
     run_item,
 )
 from tests.functional.test_dispatcher import deliver
-from tests.payloads import load_event
+from tests.payloads import load_event, pull_request
 
 KEY = LockKey(repo=REPO, directory="terraform/infra", workspace="default")
 APPLY_ON = "comments:\n  apply:\n    enabled: true\n    requires: [approved, mergeable]\n"
@@ -229,8 +229,6 @@ def test_apply_when_enabled_requires_what_gitops_yml_says(
 ) -> None:
     sha = controller.commit({".gitops.yml": APPLY_ON})
     with Client(app) as client:
-        from tests.payloads import pull_request
-
         opened = pull_request("opened", "infra_features", "infra_main", sha=sha, number=7)
         deliver(controller, client, "pull_request", opened, "d-open")
         finish(client, controller.backend.jobs[0].run_id)
@@ -272,6 +270,34 @@ def test_approve_cost_is_recorded_on_the_latest_plan(controller: Controller, gat
     older = run_item(controller.backend.jobs[0].run_id, controller.services.settings.table)
     assert "approved_by" not in older
     assert reactions(controller) == [(1001, "eyes")]
+
+
+@pytest.mark.parametrize(
+    ("gitops", "role", "approved"),
+    [
+        ("", "write", False),
+        ("", "maintain", True),
+        ("cost: {policy: {approver_role: write}}\n", "write", True),
+        ("cost: {policy: {approver_role: admin}}\n", "maintain", False),
+    ],
+)
+def test_approve_cost_needs_the_policys_approver_role(
+    controller: Controller, gate: Clock, gitops: str, role: str, approved: bool
+) -> None:
+    sha = controller.commit({".gitops.yml": gitops} if gitops else None)
+    roles = controller.outbox / REPO / "collaborators.json"
+    roles.parent.mkdir(parents=True, exist_ok=True)
+    roles.write_text(json.dumps({"dev": role}))
+    with Client(app) as client:
+        opened = pull_request("opened", "infra_features", "infra_main", sha=sha, number=7)
+        deliver(controller, client, "pull_request", opened, "d-open")
+        record_head(controller, 7, sha)
+        comment(controller, client, 7, "maestro approve-cost", user="dev")
+    item = run_item(controller.backend.jobs[0].run_id, controller.services.settings.table)
+    assert ("approved_by" in item) is approved
+    if not approved:
+        [answer] = answers(controller, 7)
+        assert f"@dev has the `{role}` role; approving a cost needs" in answer
 
 
 def test_approve_cost_without_a_plan_is_refused(controller: Controller, gate: Clock) -> None:

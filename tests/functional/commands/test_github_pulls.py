@@ -113,3 +113,15 @@ def test_pull_request_status_for_the_lock_sweep(
 ) -> None:
     fake.pulls[7] = {**pull(True), "state": state, "merged": merged}
     assert github.pull_request_status(REPO, 7) == expected
+
+
+@pytest.mark.parametrize(
+    ("permission", "role"),
+    [({"permission": "write", "role_name": "maintain"}, "maintain"), (None, "none")],
+)
+def test_repository_role_for_cost_approval(
+    github: GitHub, fake: PullsFakeGitHub, permission: dict | None, role: str
+) -> None:
+    if permission is not None:
+        fake.permissions[(REPO, "lead")] = permission
+    assert github.repository_role(REPO, "lead") == role
