@@ -48,4 +48,7 @@ def resolve_run(services: Any, run_id: str, outcome: str, who: str | None = None
     if run.status != RunStatus.UNKNOWN:
         raise TransitionConflictError(f"run {run_id} is {run.status.value}, not unknown")
     note = f"resolved as {outcome}" + (f" by {who}" if who else "")
-    return services.store.transition(run_id, target, resolution=note)
+    resolved = services.store.transition(run_id, target, resolution=note)
+    if resolved.pr is not None:  # an unknown apply kept the workspace locked until now
+        services.dispatcher.release_pr(resolved.repo, resolved.pr)
+    return resolved

@@ -81,10 +81,12 @@ class LocalEventLoop:
     def _maybe_reap(self) -> None:
         if time.monotonic() - self._last_reap < REAP_EVERY_SECONDS:
             return
-        from chalicelib.workers import reap_stuck_runs
+        from chalicelib.workers import reap_stuck_runs, sweep_locks
 
         self._last_reap = time.monotonic()
-        reap_stuck_runs(_cw_event({"source": "aws.events", "detail-type": "Scheduled Event"}), None)
+        scheduled = _cw_event({"source": "aws.events", "detail-type": "Scheduled Event"})
+        reap_stuck_runs(scheduled, None)
+        sweep_locks(scheduled, None)
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:

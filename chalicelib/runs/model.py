@@ -100,6 +100,11 @@ class Run(BaseModel):
     commit_time: str | None = None  # orders feedback: a newer commit's result wins
     state_serial_before: int | None = None  # apply: Terraform state serial before it ran
     state_serial_after: int | None = None
+    waiting_for: int | None = None  # plan: the PR whose lock it waits for
+    fencing_token: int | None = None  # plan/apply: the workspace lease it holds
+    approved_by: str | None = None  # approve-cost: who approved a blocked cost
+    approved_at: str | None = None
+    approval_reason: str | None = None
     cost: dict[str, str] = Field(default_factory=dict)  # plan: monthly totals (decimal strings)
     resolution: str | None = None  # how a person settled an unknown run
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries

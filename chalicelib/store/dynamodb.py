@@ -35,6 +35,8 @@ INTEGER_FIELDS = (
     "event_sequence",
     "state_serial_before",
     "state_serial_after",
+    "waiting_for",
+    "fencing_token",
 )
 
 

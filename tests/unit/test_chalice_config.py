@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
-FUNCTIONS = {"api_handler", "dispatch_events", "on_runner_event", "reap_stuck_runs"}
+FUNCTIONS = {"api_handler", "dispatch_events", "on_runner_event", "reap_stuck_runs", "sweep_locks"}
 
 
 def policy(stage: str, function: str) -> dict:
@@ -59,17 +59,14 @@ def test_policies_are_least_privilege(stage: str, function: str) -> None:
                 assert f"maestrops-{stage}" in resource or f"maestrops/{stage}/" in resource
 
 
-def test_only_the_webhook_enqueues_and_only_runners_can_be_started_by_workers() -> None:
-    assert "sqs:SendMessage" in actions(policy("prod", "api_handler"))
-    assert "codebuild:StartBuild" not in actions(policy("prod", "api_handler"))
-    assert "dynamodb:PutItem" not in [
-        a
-        for s in policy("prod", "api_handler")["Statement"]
-        if s["Sid"] == "ReadRuns"
-        for a in s["Action"]
-    ]
+def test_each_function_gets_what_its_code_calls_and_no_more() -> None:
+    api = actions(policy("prod", "api_handler"))
+    assert "sqs:SendMessage" in api  # the webhook enqueues
+    assert "codebuild:StartBuild" in api  # DELETE /locks dispatches the next waiting plan
+    assert "sqs:ReceiveMessage" not in api
     assert "codebuild:StartBuild" in actions(policy("prod", "dispatch_events"))
     assert "sqs:SendMessage" not in actions(policy("prod", "reap_stuck_runs"))
+    assert "dynamodb:PutItem" not in actions(policy("prod", "reap_stuck_runs"))
 
 
 def test_package_wrapper_sets_the_configured_runtime() -> None:
