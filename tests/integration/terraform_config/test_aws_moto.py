@@ -115,6 +115,12 @@ def check_instances_in_moto(aws, hosts) -> None:
             volume_id = instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
             volume = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
             assert volume["Encrypted"] is True and volume["VolumeType"] == "gp3"
+        # Ansible's SSM connection moves files through the controller's bucket, under i-*.
+        policy = aws("iam").get_role_policy(
+            RoleName=f"maestrops-test-{role}-host", PolicyName="ansible-file-transfer"
+        )["PolicyDocument"]
+        resources = [s["Resource"] for s in policy["Statement"]]
+        assert "arn:aws:s3:::maestrops-test-artifacts-123456789012/i-*" in resources
     groups = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["*-app"]}])
     for group in groups["SecurityGroups"]:
         ports = {p.get("FromPort") for p in group["IpPermissions"]}
