@@ -248,7 +248,10 @@ def find_aws_mirror(env: dict[str, str] | None = None) -> Path | None:
     for directory in named_mirrors(env):
         if has_aws_provider(directory):
             return directory.resolve()
-    for root in MIRROR_SEARCH_ROOTS:
+    # MAESTRO_TF_MIRROR_SEARCH_ROOTS (os.pathsep-separated; empty: no walk) replaces the roots.
+    roots = env.get("MAESTRO_TF_MIRROR_SEARCH_ROOTS")
+    search = MIRROR_SEARCH_ROOTS if roots is None else [r for r in roots.split(os.pathsep) if r]
+    for root in search:
         found = walk_for_mirror(Path(root).expanduser())
         if found is not None:
             return found.resolve()
