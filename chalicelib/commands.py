@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from chalicelib.events.trigger import Trigger
 from chalicelib.feedback.commands import Command, help_text, parse_command
 from chalicelib.feedback.notices import refusal_comment
-from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead
+from chalicelib.githost.base import CommitStatus, GitHost, GitHostError, PullRequestHead
 from chalicelib.jobs import Pipeline
 from chalicelib.observability import logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
@@ -143,7 +143,14 @@ class CommentCommands:
         }
         if command.reason:
             changes["approval_reason"] = command.reason[:500]
-        self._store.update_fields(plan.id, **changes)
+        approved = self._store.update_fields(plan.id, **changes)
+        if approved.cost.get("verdict") == "block":  # the red cost status turns green
+            status = CommitStatus(
+                context=f"maestrops/{approved.pipeline}",
+                state="success",
+                description=f"cost approved by @{changes['approved_by']}"[:140],
+            )
+            self._githost.set_status(approved.repo, approved.sha, status)
 
     # -- checks ---------------------------------------------------------------------------
 

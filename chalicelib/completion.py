@@ -163,16 +163,23 @@ class RunnerEventHandler:
         return run
 
     def _cost_totals(self, artifacts: dict[str, str]) -> dict[str, Any]:
-        """The plan's monthly totals, kept on the run for the cost history."""
-        uri = artifacts.get("cost_report")
-        raw = self._artifacts.read_bytes(uri) if uri else None
-        if raw is None:
-            return {}
-        from chalicelib.costs import CostReport, totals_of
+        """The plan's monthly totals and policy verdict, kept on the run for history and apply."""
+        from chalicelib.costs import CostReport, PolicyResult, totals_of
 
-        totals = totals_of(CostReport.model_validate_json(raw))
-        values = totals.model_dump(mode="json")
-        return {"cost": {key: str(value) for key, value in values.items() if value is not None}}
+        cost: dict[str, str] = {}
+        raw = self._read_artifact(artifacts, "cost_report")
+        if raw is not None:
+            values = totals_of(CostReport.model_validate_json(raw)).model_dump(mode="json")
+            cost.update({key: str(value) for key, value in values.items() if value is not None})
+        raw = self._read_artifact(artifacts, "cost_policy")
+        if raw is not None:
+            verdict = PolicyResult.model_validate_json(raw)
+            cost.update(verdict=verdict.verdict.value, policy=verdict.status_description())
+        return {"cost": cost} if cost else {}
+
+    def _read_artifact(self, artifacts: dict[str, str], name: str) -> bytes | None:
+        uri = artifacts.get(name)
+        return self._artifacts.read_bytes(uri) if uri else None
 
     def _record_cost_change(self, applied: Run) -> None:
         """One data point per merged PR: what it changed in monthly cost."""
@@ -187,10 +194,16 @@ class RunnerEventHandler:
         record_run_metrics(run)
         feedback = self._feedback(run)
         state = "success" if run.status == RunStatus.SUCCEEDED else "failure"
+        description = feedback.description
+        if cost_blocked(run):
+            state = "failure"  # the plan is fine; its cost needs an approver first
+            description = (
+                f"{run.cost.get('policy', 'cost blocked')}; comment `maestro approve-cost`"
+            )
         status = CommitStatus(
             context=f"maestrops/{run.pipeline}",
             state=state,
-            description=feedback.description[:140],
+            description=description[:140],
             target_url=self._settings.run_url(run.id),
         )
         try:
@@ -230,6 +243,11 @@ class RunnerEventHandler:
                 self._dispatcher.start_after(run, pipeline, reason, f"chain:{run.id}")
             except (ConfigError, GitHostError) as exc:
                 logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
+
+
+def cost_blocked(run: Run) -> bool:
+    """A plan whose cost the policy blocks and nobody with the approver role approved yet."""
+    return run.cost.get("verdict") == "block" and not run.approved_by
 
 
 def unknown_apply_error(run: Run, reason: str) -> str:

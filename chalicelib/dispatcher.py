@@ -218,12 +218,23 @@ class Dispatcher:
                 return run.id
         return None
 
+    def _cost_blocked(self, plan_run_id: str | None) -> bool:
+        from chalicelib.completion import cost_blocked
+
+        return plan_run_id is not None and cost_blocked(self._store.get(plan_run_id))
+
     def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
         if run.pipeline == Pipeline.TERRAFORM_APPLY and run.plan_run_id is None:
             return self._fail(
                 run,
                 f"no successful terraform-plan of {run.sha[:12]} on PR #{run.pr}: "
                 "nothing reviewed to apply; re-plan (push to the PR or comment `maestro plan`)",
+            )
+        if run.pipeline == Pipeline.TERRAFORM_APPLY and self._cost_blocked(run.plan_run_id):
+            return self._fail(
+                run,
+                f"the cost policy blocks plan {run.plan_run_id} and nobody approved it: "
+                "comment `maestro approve-cost` (approver role), then retry this run",
             )
         fence = self.locks.fence(run, config) if self.locks is not None else Fence()
         if fence.problem is not None:  # a holder that lost its lease never applies

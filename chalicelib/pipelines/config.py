@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.jobs import Pipeline
 
@@ -97,7 +97,16 @@ class GitOpsConfig(_Strict):
     pipelines: dict[Pipeline, PipelineSettings] = Field(default_factory=_default_pipelines)
     forks: ForkSettings = Field(default_factory=ForkSettings)
     comments: CommentSettings = Field(default_factory=CommentSettings)
-    cost: dict[str, Any] = Field(default_factory=dict)
+    cost: dict[str, Any] = Field(default_factory=dict)  # chalicelib.costs.CostConfig
+
+    @field_validator("cost")
+    @classmethod
+    def _cost_is_valid(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Checked here so a broken cost section fails the run that reads it, by field."""
+        from chalicelib.costs.policy import CostConfig
+
+        CostConfig.model_validate(value)
+        return value
 
     def edges(self) -> list[Edge]:
         if self.allowed_edges is not None:

@@ -1,0 +1,74 @@
+"""A blocking cost policy: red status on the plan, no apply until someone approves the cost."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+from chalice.test import Client
+
+from app import app
+from chalicelib.costs import CostConfig, estimate_plan, evaluate_policy
+from chalicelib.jobs import DETAIL_RUN_FINISHED
+from chalicelib.runs.model import RunStatus
+from chalicelib.runs.query import RunQuery
+from tests.functional.conftest import Controller
+from tests.functional.test_costs_api import PLAN
+from tests.functional.test_dispatcher import deliver
+from tests.functional.test_runner_events import send
+from tests.payloads import pull_request
+
+GITOPS = """
+cost:
+  policy:
+    monthly_total: {limit: 1, action: block}
+"""
+
+
+def plan_with_blocking_cost(controller: Controller, client: Client) -> tuple[str, str]:
+    sha = controller.commit({".gitops.yml": GITOPS})
+    opened = pull_request("opened", "infra_features", "infra_main", sha=sha)
+    deliver(controller, client, "pull_request", opened, "d-open")
+    run_id = controller.backend.jobs[-1].run_id
+    policy = CostConfig.model_validate(controller.backend.jobs[-1].steps[2].params["policy"]).policy
+    report = estimate_plan(json.loads(PLAN.read_text()))
+    verdict = evaluate_policy(report, policy)
+    s3 = boto3.client("s3")
+    artifacts = {}
+    for name, body in (
+        ("cost_report", report.model_dump_json()),
+        ("cost_policy", verdict.model_dump_json()),
+    ):
+        key = f"runs/{run_id}/{name}.json"
+        s3.put_object(Bucket="maestrops-artifacts", Key=key, Body=body)
+        artifacts[name] = f"s3://maestrops-artifacts/{key}"
+    finished = {"run_id": run_id, "sequence": 3, "status": "succeeded", "artifacts": artifacts}
+    send(client, DETAIL_RUN_FINISHED, finished)
+    return sha, run_id
+
+
+def test_blocked_cost_turns_the_plan_red_and_refuses_the_apply(controller: Controller) -> None:
+    store = controller.services.store
+    with Client(app) as client:
+        sha, plan_id = plan_with_blocking_cost(controller, client)
+        plan = store.get(plan_id)
+        assert plan.status == RunStatus.SUCCEEDED and plan.cost["verdict"] == "block"
+        status = [r for r in controller.outbox_records() if r["kind"] == "status"][-1]
+        assert status["state"] == "failure" and "approve-cost" in status["description"]
+
+        merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
+        deliver(controller, client, "pull_request", merged, "d-merge")
+    [apply_run] = store.query(RunQuery(pipeline="terraform-apply")).runs
+    assert apply_run.status == RunStatus.FAILED
+    assert "cost policy blocks" in (apply_run.error or "")
+
+
+def test_approved_cost_lets_the_apply_run(controller: Controller) -> None:
+    store = controller.services.store
+    with Client(app) as client:
+        sha, plan_id = plan_with_blocking_cost(controller, client)
+        store.update_fields(plan_id, approved_by="octocat", approved_at="2026-11-26T08:00:00Z")
+        merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
+        deliver(controller, client, "pull_request", merged, "d-merge")
+    [apply_run] = store.query(RunQuery(pipeline="terraform-apply")).runs
+    assert apply_run.status == RunStatus.DISPATCHED and apply_run.plan_run_id == plan_id
