@@ -51,6 +51,7 @@ def run_demo(data_dir: Path, port: int = 0) -> int:
         player = FlowPlayer(controller.url, controller.webhook_secret, controller.api_token, chains)
         player.play(shas, repo_dir)
         runs = player.client.list_runs(limit=100)["runs"]
+        (data_dir / "runs.json").write_text(json.dumps(runs, indent=2))
         print(_banner("Runs"))
         print(runs_table(runs))
         print_run_summaries(runs)
