@@ -151,6 +151,7 @@ data "aws_iam_policy_document" "lambda" {
       resources = [
         "arn:${local.partition}:ec2:${var.region}:${local.account_id}:instance/*",
         "arn:${local.partition}:ssm:${var.region}::document/AWS-RunShellScript",
+        "arn:${local.partition}:ssm:${var.region}::document/AWS-ApplyAnsiblePlaybooks",
       ]
     }
   }
@@ -352,7 +353,7 @@ data "aws_iam_policy_document" "ecs_execution" {
 }
 
 resource "aws_iam_role" "ecs_execution" {
-  name               = "${local.name}-runner-execution"
+  name               = "${local.name}-ecs-execution"
   description        = "ECS agent: pulls the runner image and ships its logs"
   assume_role_policy = data.aws_iam_policy_document.assume["ecs-tasks.amazonaws.com"].json
 }

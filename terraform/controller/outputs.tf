@@ -40,20 +40,13 @@ output "lambda_role_arns" {
 }
 
 output "chalice_stage_config" {
-  description = "The stage block of .chalice/config.json: environment, one role per function, no role managed by Chalice."
+  description = "Merged into the stage of .chalice/config.json (docs/deploy.md): the environment and one Terraform-made role per function; timeouts, memory and runtime stay in config.json."
   value = {
     api_gateway_stage     = "api"
     manage_iam_role       = false
     iam_role_arn          = aws_iam_role.lambda["api_handler"].arn
     environment_variables = local.lambda_environment
-    lambda_timeout        = 30
-    lambda_memory_size    = 512
-    lambda_functions = {
-      for k, r in aws_iam_role.lambda : k => {
-        iam_role_arn   = r.arn
-        lambda_timeout = k == "dispatch_events" ? 60 : (k == "api_handler" ? 10 : 30)
-      }
-    }
+    lambda_functions      = { for k, r in aws_iam_role.lambda : k => { iam_role_arn = r.arn } }
   }
 }
 

@@ -26,7 +26,7 @@ resource "aws_sqs_queue" "events" {
   content_based_deduplication = false # the webhook sets the delivery id as deduplication id
   deduplication_scope         = "messageGroup"
   fifo_throughput_limit       = "perMessageGroupId"
-  visibility_timeout_seconds  = 360 # six times dispatch_events' 60 s timeout, as AWS advises
+  visibility_timeout_seconds  = 1800 # six times dispatch_events' timeout (300 s), as AWS advises
   message_retention_seconds   = 345600
   kms_master_key_id           = aws_kms_key.controller.arn
 

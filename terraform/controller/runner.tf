@@ -79,7 +79,7 @@ resource "aws_codebuild_project" "runner" {
 }
 
 resource "aws_ecs_cluster" "runner" {
-  name = "${local.name}-runner"
+  name = "${local.name}-runners"
 
   setting {
     name  = "containerInsights"

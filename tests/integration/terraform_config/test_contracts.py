@@ -264,6 +264,17 @@ def test_ecs_container_name_is_the_one_the_backend_overrides(hcl, kit) -> None:
     assert f'name                   = "{container}"' in runner
 
 
+def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """jq's ``*``: objects merge recursively, anything else is replaced."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def test_chalice_builds_every_function_with_the_roles_terraform_makes(hcl, kit) -> None:
     """Chalice's own application graph, for the real app with the stage block the controller
     outputs: every function it deploys is one Terraform made a role (and an alarm) for."""
@@ -286,8 +297,7 @@ def test_chalice_builds_every_function_with_the_roles_terraform_makes(hcl, kit) 
     )["value"]
     assert output["manage_iam_role"] is False
     assert output["lambda_functions"].startswith("${{for k, r in aws_iam_role.lambda")
-    stage = {
-        "api_gateway_stage": output["api_gateway_stage"],
+    block = {
         "manage_iam_role": False,
         "iam_role_arn": "arn:aws:iam::123456789012:role/api_handler",
         "environment_variables": {"MAESTRO_TABLE": "runs"},
@@ -295,10 +305,13 @@ def test_chalice_builds_every_function_with_the_roles_terraform_makes(hcl, kit) 
             key: {"iam_role_arn": f"arn:aws:iam::123456789012:role/{key}"} for key in names
         },
     }
+    # The repository's own stage configuration, with the block merged as docs/deploy.md does.
+    on_disk = json.loads((kit.REPO / ".chalice" / "config.json").read_text())
+    on_disk["stages"]["prod"] = deep_merge(on_disk["stages"]["prod"], block)
     config = Config(
         chalice_stage="prod",
         user_provided_params={"chalice_app": app_module.app, "project_dir": str(kit.REPO)},
-        config_from_disk={"version": "2.0", "app_name": "maestrops", "stages": {"prod": stage}},
+        config_from_disk=on_disk,
     )
     functions: dict[str, models.LambdaFunction] = {}
 
@@ -317,4 +330,47 @@ def test_chalice_builds_every_function_with_the_roles_terraform_makes(hcl, kit) 
     for function_name, function in functions.items():
         assert isinstance(function.role, models.PreCreatedIAMRole), function_name
         assert function.role.role_arn.endswith(f"role/{expected[function_name]}")
-        assert function.environment_variables == {"MAESTRO_TABLE": "runs"}
+        assert function.environment_variables["MAESTRO_TABLE"] == "runs"
+
+
+def terraform_resource_names(hcl, stage: str = "prod") -> set[str]:
+    """The ``name`` (or ``bucket``, ``family``) of every controller resource, with the stage's
+    values in place of ``${local.name}`` and friends."""
+    names = set()
+    for f in hcl.files:
+        if "controller" not in f.path.parts:
+            continue
+        for _, _, body in f.blocks("resource"):
+            for attribute in ("name", "bucket", "family"):
+                value = body.get(attribute)
+                if isinstance(value, str):
+                    names.add(
+                        value.replace("${local.name}", f"maestrops-{stage}")
+                        .replace("${var.app_name}", "maestrops")
+                        .replace("${var.stage}", stage)
+                        .replace("${local.events_queue_name}", f"maestrops-{stage}-events.fifo")
+                    )
+    return names
+
+
+def test_hand_written_chalice_policies_name_the_resources_terraform_creates(hcl, kit) -> None:
+    """.chalice/policy-<stage>-*.json (Chalice-managed roles, the deploy without the merge)
+    must point at what terraform/controller creates, or those functions fail at run time."""
+    policies = sorted((kit.REPO / ".chalice").glob("policy-prod-*.json"))
+    if not policies:
+        pytest.skip("no hand-written Chalice policies in .chalice/")
+    created = terraform_resource_names(hcl)
+    created |= {f"maestrops/prod/{k}" for k in ("webhook-secret", "github-app", "registry")}
+    referenced = set()
+    for path in policies:
+        for statement in json.loads(path.read_text())["Statement"]:
+            resources = statement.get("Resource", [])
+            for resource in [resources] if isinstance(resources, str) else resources:
+                if ":logs:" in resource:
+                    continue  # the functions' own log groups, which Lambda creates
+                for match in re.finditer(r"(maestrops[-/][a-z0-9./-]*[a-z0-9])", resource):
+                    referenced.add(match.group(1).removesuffix("-").split("/index")[0])
+    referenced = {r.split("/")[0] if r.startswith("maestrops-") else r for r in referenced}
+    assert referenced, "no resource names found in the policies"
+    missing = {r for r in referenced if not any(c == r or c.startswith(r) for c in created)}
+    assert not missing, f"named in .chalice policies, not created by Terraform: {missing}"
