@@ -1,6 +1,6 @@
 # Event wiring of the functions that Chalice deploys (docs/deploy.md, second apply with
 # wire_lambdas = true). Chalice itself creates the rule for the runner's own events
-# (`on_cw_event` in chalicelib/workers.py) and the reaper's schedule; this file adds what
+# (`on_cw_event` in chalicelib/workers.py) and the two schedules; this file adds what
 # Chalice cannot express: the SQS source with partial batch failures, and the AWS services'
 # state changes routed to on_runner_event.
 
