@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import metric_names
-from chalicelib.dispatcher import Dispatcher, RunStore
-from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
+from chalicelib.dispatcher import Dispatcher
+from chalicelib.githost.base import CommitState, CommitStatus, GitHost, GitHostError
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
     DETAIL_RUN_FINISHED,
@@ -25,6 +25,7 @@ from chalicelib.pipelines.config import ConfigError
 from chalicelib.pipelines.routing import chained_pipelines
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
+from chalicelib.runs.store import RunStore
 from chalicelib.settings import Settings
 from chalicelib.store.artifacts import ArtifactReader
 
@@ -193,7 +194,7 @@ class RunnerEventHandler:
     def _report(self, run: Run) -> None:
         record_run_metrics(run)
         feedback = self._feedback(run)
-        state = "success" if run.status == RunStatus.SUCCEEDED else "failure"
+        state: CommitState = "success" if run.status == RunStatus.SUCCEEDED else "failure"
         description = feedback.description
         if cost_blocked(run):
             state = "failure"  # the plan is fine; its cost needs an approver first

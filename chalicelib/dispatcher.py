@@ -8,7 +8,6 @@ the first pass left undone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from chalicelib import metric_names
 from chalicelib.dispatch.base import DispatchError
@@ -26,19 +25,12 @@ from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, Transit
 from chalicelib.runs.jobs import build_job
 from chalicelib.runs.model import Run, RunStatus, run_id_for, truncate_error
 from chalicelib.runs.query import RunQuery
+from chalicelib.runs.store import RunStore
 from chalicelib.settings import Settings
 
 ACTIVE = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
 CONFIG_PIPELINE = "gitops-config"
 CONFIG_CACHE_SIZE = 256
-
-
-class RunStore(Protocol):
-    def create(self, run: Run) -> Run: ...
-    def get(self, run_id: str) -> Run: ...
-    def next_run_number(self, repo: str, pipeline: str) -> int: ...
-    def transition(self, run_id: str, target: RunStatus, **changes: object) -> Run: ...
-    def query(self, query: RunQuery) -> object: ...
 
 
 class Dispatcher:
@@ -213,7 +205,7 @@ class Dispatcher:
         page = self._store.query(
             RunQuery(repo=repo, pr=request.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=100)
         )
-        for run in getattr(page, "runs", []):
+        for run in page.runs:
             if run.sha == request.sha and run.status == RunStatus.SUCCEEDED:
                 return run.id
         return None
@@ -309,7 +301,7 @@ class Dispatcher:
         page = self._store.query(
             RunQuery(repo=trigger.repo, pr=trigger.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=100)
         )
-        for run in getattr(page, "runs", []):
+        for run in page.runs:
             if run.id == newest.id or run.status not in ACTIVE or run.sha == newest.sha:
                 continue
             try:

@@ -11,6 +11,7 @@ from chalicelib.jobs import Pipeline
 from chalicelib.observability import emit_metric
 from chalicelib.runs.exceptions import TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, utc_now
+from chalicelib.runs.store import RunStore
 
 STUCK_CANDIDATES = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
 # Runners beat every 30 s; ten minutes of silence means the runner is gone.
@@ -34,17 +35,17 @@ def is_silent(run: Run, now: datetime) -> bool:
 
 
 def reap(
-    store: object, backends: BackendRegistry, now: Callable[[], datetime] = utc_now
+    store: RunStore, backends: BackendRegistry, now: Callable[[], datetime] = utc_now
 ) -> list[Run]:
     """Time out every overdue run, cancel its runner; returns the runs timed out."""
     moment = now()
     reaped = []
-    for run in store.runs_in_status(STUCK_CANDIDATES):  # type: ignore[attr-defined]
+    for run in store.runs_in_status(STUCK_CANDIDATES):
         if not (is_overdue(run, moment) or is_silent(run, moment)):
             continue
         target, error = _verdict(run, moment)
         try:
-            reaped.append(store.transition(run.id, target, error=error))  # type: ignore[attr-defined]
+            reaped.append(store.transition(run.id, target, error=error))
         except TransitionConflictError:
             continue  # it finished while we looked
         if target == RunStatus.TIMED_OUT:
