@@ -74,7 +74,11 @@ def implied_mirror_dirs(env: dict[str, str] | None = None) -> list[Path]:
     data_home = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
     data_dirs = (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
     # MAESTRO_AWS_PROVIDER_MIRROR is the single-mirror name the cost tests use too.
-    raw = [*env.get(ENV_MIRRORS, "").split(os.pathsep), env.get("MAESTRO_AWS_PROVIDER_MIRROR", "")]
+    raw = [
+        *env.get(ENV_MIRRORS, "").split(os.pathsep),
+        env.get("MAESTRO_AWS_PROVIDER_MIRROR", ""),
+        env.get("TF_PLUGIN_CACHE_DIR", ""),
+    ]
     named = [Path(p) for p in raw if p]
     return [
         *named,
@@ -95,13 +99,65 @@ def find_provider_mirror(
     only plan where one exists, so callers fall back to the null-provider stack otherwise.
     """
     for directory in implied_mirror_dirs(env):
-        base = directory / hostname / provider
-        if not base.is_dir():
-            continue
-        unpacked = any(p.is_dir() for p in base.glob(f"*/{platform_dir()}"))
-        packed = any(base.glob(f"terraform-provider-*_{platform_dir()}.zip"))
-        if unpacked or packed:
+        if holds_provider(directory, provider, hostname):
             return directory.resolve()
+    return None
+
+
+def holds_provider(directory: Path, provider: str, hostname: str = "registry.terraform.io") -> bool:
+    """Whether ``directory`` is a mirror with ``provider`` for this platform, packed or not."""
+    base = directory / hostname / provider
+    if not base.is_dir():
+        return False
+    unpacked = any(p.is_dir() for p in base.glob(f"*/{platform_dir()}"))
+    packed = any(base.glob(f"terraform-provider-*_{platform_dir()}.zip"))
+    return unpacked or packed
+
+
+# Where else a mirror may sit on a machine. The walk is bounded, so a large home costs little;
+# MAESTRO_TF_MIRROR_SEARCH_ROOTS (os.pathsep-separated; empty: no walk) replaces the roots.
+ENV_SEARCH_ROOTS = "MAESTRO_TF_MIRROR_SEARCH_ROOTS"
+MIRROR_SEARCH_ROOTS = ("/opt", "/usr/local/share", "/usr/share", "/root", "~")
+MIRROR_SEARCH_DEPTH = 4
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "proc", "sys", "site-packages"}
+
+
+def discover_provider_mirror(
+    provider: str = "hashicorp/aws", env: dict[str, str] | None = None
+) -> Path | None:
+    """A filesystem mirror of ``provider`` anywhere reasonable on this machine, or None.
+
+    Terraform's implied and the named directories first (``find_provider_mirror``), then a
+    bounded walk of ``MIRROR_SEARCH_ROOTS``. Nothing is hard-coded as *the* location.
+    """
+    env = dict(os.environ if env is None else env)
+    found = find_provider_mirror(provider, env)
+    if found is not None:
+        return found
+    raw = env.get(ENV_SEARCH_ROOTS)
+    roots = MIRROR_SEARCH_ROOTS if raw is None else [r for r in raw.split(os.pathsep) if r]
+    for root in roots:
+        found = _walk_for_mirror(Path(root).expanduser(), provider, MIRROR_SEARCH_DEPTH)
+        if found is not None:
+            return found.resolve()
+    return None
+
+
+def _walk_for_mirror(root: Path, provider: str, depth: int) -> Path | None:
+    if depth < 0 or not root.is_dir():
+        return None
+    if holds_provider(root, provider):
+        return root
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
+    except OSError:
+        return None
+    for child in children:
+        if child.name in SKIP_DIRS or child.name.startswith("."):
+            continue
+        found = _walk_for_mirror(child, provider, depth - 1)
+        if found is not None:
+            return found
     return None
 
 

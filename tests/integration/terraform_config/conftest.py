@@ -26,12 +26,6 @@ FIXTURES = REPO / "tests" / "fixtures" / "terraform_config"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 NULL_PROVIDER_BINARY = "terraform-provider-null_v2.1.2_x4"
 
-# Where a filesystem mirror of the AWS provider may sit, besides Terraform's implied
-# directories. The walk below is bounded in depth, so a large home directory costs little.
-MIRROR_SEARCH_ROOTS = ("/opt", "/usr/local/share", "/usr/share", "/root", "~")
-MIRROR_SEARCH_DEPTH = 4
-SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "proc", "sys", "site-packages"}
-
 ENABLE_AWS_HINT = (
     "no filesystem mirror of hashicorp/aws found. To run this check, lay out one with "
     "`terraform providers mirror DIR` on a machine with internet access (or copy "
@@ -200,62 +194,11 @@ def null_plugin_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ---- the AWS provider mirror -------------------------------------------------------------
 
 
-def has_aws_provider(mirror: Path) -> bool:
-    base = mirror / AWS_PROVIDER
-    return base.is_dir() and (
-        any(base.glob("*/linux_amd64/terraform-provider-aws_*"))
-        or any(base.glob("terraform-provider-aws_*_linux_amd64.zip"))
-    )
-
-
-def named_mirrors(env: dict[str, str]) -> list[Path]:
-    home = Path(env.get("HOME", str(Path.home())))
-    named = [env.get("TF_PLUGIN_CACHE_DIR", "")]
-    named += env.get("MAESTRO_TF_PROVIDER_MIRRORS", "").split(os.pathsep)
-    implied = [
-        home / ".terraform.d" / "plugins",
-        Path(env.get("XDG_DATA_HOME") or home / ".local" / "share") / "terraform" / "plugins",
-        *(
-            Path(d) / "terraform" / "plugins"
-            for d in (env.get("XDG_DATA_DIRS") or "/usr/local/share:/usr/share").split(":")
-            if d
-        ),
-    ]
-    return [Path(p) for p in named if p] + implied
-
-
-def walk_for_mirror(root: Path, depth: int = MIRROR_SEARCH_DEPTH) -> Path | None:
-    """A directory under root (at most ``depth`` levels down) that holds the AWS provider."""
-    if depth < 0 or not root.is_dir():
-        return None
-    if has_aws_provider(root):
-        return root
-    try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink())
-    except OSError:
-        return None
-    for child in children:
-        if child.name in SKIP_DIRS or child.name.startswith("."):
-            continue
-        found = walk_for_mirror(child, depth - 1)
-        if found is not None:
-            return found
-    return None
-
-
 def find_aws_mirror(env: dict[str, str] | None = None) -> Path | None:
-    env = dict(os.environ if env is None else env)
-    for directory in named_mirrors(env):
-        if has_aws_provider(directory):
-            return directory.resolve()
-    # MAESTRO_TF_MIRROR_SEARCH_ROOTS (os.pathsep-separated; empty: no walk) replaces the roots.
-    roots = env.get("MAESTRO_TF_MIRROR_SEARCH_ROOTS")
-    search = MIRROR_SEARCH_ROOTS if roots is None else [r for r in roots.split(os.pathsep) if r]
-    for root in search:
-        found = walk_for_mirror(Path(root).expanduser())
-        if found is not None:
-            return found.resolve()
-    return None
+    """The machine's filesystem mirror of hashicorp/aws, wherever it is (runners.plugins)."""
+    from runners.plugins import discover_provider_mirror
+
+    return discover_provider_mirror("hashicorp/aws", env)
 
 
 @pytest.fixture(scope="session")

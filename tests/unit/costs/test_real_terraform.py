@@ -3,7 +3,7 @@
 ``tests/fixtures/cost_plans/maestrops_tf103_aws.plan.json`` is ``terraform show -json`` of
 ``tests/fixtures/cost_plans/terraform/main.tf`` (Terraform 1.0.3, hashicorp/aws 5.100.0, planned
 offline with fake credentials). The live test re-plans it when an AWS provider filesystem
-mirror is given in ``MAESTRO_AWS_PROVIDER_MIRROR`` (the provider cannot be downloaded here).
+mirror of the provider is found on the machine (it cannot be downloaded here).
 """
 
 from __future__ import annotations
@@ -62,9 +62,14 @@ def test_a_real_terraform_1_0_3_plan() -> None:
 
 @pytest.mark.slow
 def test_replanning_with_real_terraform(tmp_path: Path) -> None:
-    mirror = os.environ.get("MAESTRO_AWS_PROVIDER_MIRROR", "")
-    if not (Path(mirror) / "registry.terraform.io" / "hashicorp" / "aws").is_dir():
-        pytest.skip("no hashicorp/aws filesystem mirror in MAESTRO_AWS_PROVIDER_MIRROR")
+    from runners.plugins import discover_provider_mirror
+
+    mirror = discover_provider_mirror("hashicorp/aws")
+    if mirror is None:
+        pytest.skip(
+            "no filesystem mirror of hashicorp/aws on this machine: lay one out with "
+            "`terraform providers mirror DIR` where there is internet, and copy DIR here"
+        )
     work = tmp_path / "tf"
     shutil.copytree(PLANS / "terraform", work)
     config = tmp_path / "cli.tfrc"
