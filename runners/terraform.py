@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,14 +64,14 @@ class Terraform:
         self,
         backend: bool = True,
         backend_config: Mapping[str, str] | None = None,
-        plugin_dir: str | None = None,
+        plugin_dir: str | Sequence[str] | None = None,
     ) -> Completed:
         args = ["init", "-input=false", "-no-color"]
         if not backend:
             args.append("-backend=false")
         args += [f"-backend-config={k}={v}" for k, v in (backend_config or {}).items()]
-        if plugin_dir:
-            args.append(f"-plugin-dir={plugin_dir}")
+        plugin_dirs = [plugin_dir] if isinstance(plugin_dir, str) else list(plugin_dir or [])
+        args += [f"-plugin-dir={directory}" for directory in plugin_dirs]
         return self._run(*args)
 
     def validate(self) -> Completed:

@@ -36,6 +36,9 @@ class EmbeddedAws:
 
     @classmethod
     def start(cls, host: str = "127.0.0.1") -> EmbeddedAws:
+        # AWS managed policies (AmazonSSMManagedInstanceCore) exist in moto only when loaded;
+        # the seed's stack attaches it to the hosts' role.
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         from moto.server import ThreadedMotoServer
 
         port = free_port(host)

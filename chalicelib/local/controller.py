@@ -62,6 +62,7 @@ class LocalController:
         )
         self.settings = settings
         self._start_registry()
+        self._find_provider_mirror()
         self._install_services(settings)
         self._start_http()
         self.loop = LocalEventLoop(settings.queue_url, self.data_dir / "events")
@@ -78,6 +79,16 @@ class LocalController:
             self._registry = registry
         except RegistryError as exc:
             logging.getLogger(__name__).warning("no local registry: %s", exc)
+
+    def _find_provider_mirror(self) -> None:
+        """Where the machine carries the AWS provider, runners plan the seed's own stack
+        against moto; found once here, handed to the runners through the environment."""
+        from runners.plugins import ENV_MIRRORS, discover_provider_mirror
+
+        mirror = discover_provider_mirror("hashicorp/aws")
+        if mirror is not None and not os.environ.get(ENV_MIRRORS):
+            os.environ[ENV_MIRRORS] = str(mirror)
+        os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
     def _install_services(self, settings: Settings) -> None:
         from chalicelib.services import Services, set_services

