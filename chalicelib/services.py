@@ -59,14 +59,19 @@ class Services:
 
     @cached_property
     def githost(self):
+        from chalicelib.githost.budgeted import budget_enabled, with_budget
+
         if self.settings.repos_dir:
             from chalicelib.githost.local import LocalGitHost
 
             data_dir = self.settings.local_data_dir or "."
-            return LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
-        from chalicelib.githost.github import github_from_env
+            host = LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
+        else:
+            from chalicelib.githost.github import github_from_env
 
-        return github_from_env()
+            host = github_from_env()
+        # MAESTRO_WRITE_BUDGET=on|off; on for GitHub, off for local mode unless asked.
+        return with_budget(host, self.settings) if budget_enabled(self.settings) else host
 
     @cached_property
     def backends(self):

@@ -76,3 +76,18 @@ def sweep_locks(event: Any) -> None:
         "lock sweep",
         extra={"released": [key.id for key in released], "dispatched": [r.id for r in started]},
     )
+
+
+@workers.schedule(Rate(1, unit=Rate.MINUTES), name="flush_feedback")
+def flush_feedback(event: Any) -> None:
+    """Send the comments and statuses the write budget held back, once they fit again."""
+    from chalicelib.observability import logger
+
+    flush = getattr(get_services().githost, "flush", None)
+    if flush is None:
+        return  # MAESTRO_WRITE_BUDGET=off: every write went out at once
+    report = flush()
+    logger.info(
+        "feedback flush",
+        extra={"sent": report.sent, "requeued": report.requeued, "dropped": report.dropped},
+    )

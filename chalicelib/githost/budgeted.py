@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.githost.base import CommentBehaviour, CommitStatus
-from chalicelib.store.budget import BudgetLedger, BudgetScope, PendingWrite
+from chalicelib.store.budget import (
+    BudgetContentionError,
+    BudgetLedger,
+    BudgetScope,
+    PendingWrite,
+)
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
@@ -65,7 +70,7 @@ class BudgetedGitHost:
     ) -> str:
         payload = {"pr": pr, "thread": thread, "behaviour": behaviour, "bodies": [body]}
         write = PendingWrite(key=f"comment:{thread}", kind="comment", payload=payload)
-        if self._ledger.offer(BudgetScope(repo, pr), write):
+        if self._offer(BudgetScope(repo, pr), write):
             return self._inner.post_comment(repo, pr, body, thread=thread, behaviour=behaviour)
         return PENDING_ID + thread
 
@@ -82,7 +87,7 @@ class BudgetedGitHost:
         write = PendingWrite(
             key=f"comment:{thread}", kind="comment_parts", payload=payload, cost=len(bodies)
         )
-        if self._ledger.offer(BudgetScope(repo, pr), write):
+        if self._offer(BudgetScope(repo, pr), write):
             return self._inner.post_comment_parts(
                 repo, pr, bodies, thread=thread, behaviour=behaviour
             )
@@ -103,8 +108,18 @@ class BudgetedGitHost:
             final=status.state != "pending",
         )
         scope = BudgetScope(repo, pr) if pr is not None else BudgetScope(repo, sha=sha)
-        if self._ledger.offer(scope, write):
+        if self._offer(scope, write):
             self._inner.set_status(repo, sha, status)
+
+    def _offer(self, scope: BudgetScope, write: PendingWrite) -> bool:
+        try:
+            return self._ledger.offer(scope, write)
+        except BudgetContentionError:
+            from chalicelib.observability import logger
+
+            # Sending one write over the budget beats losing it; GitHub's retries back off.
+            logger.warning("write budget contended; sending anyway", extra={"scope": scope.name})
+            return True
 
     # -- the schedule's side -----------------------------------------------------------------
     def flush(self, now: float | None = None) -> FlushReport:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -42,7 +43,8 @@ from chalicelib.feedback.budget import (
 
 PENDING_PARTITION = "BUDGET#PENDING"
 PENDING_INDEX = "by_status"
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 10
+BACKOFF_SECONDS = 0.01  # doubled each attempt up to half a second, jittered (full jitter)
 INLINE_BODY_BYTES = 1024  # larger pending bodies go to S3
 STATUS_COUNTS_KEPT = 200  # (sha, context) counts kept per PR, most recent first
 MAX_ITEM_BYTES = 350_000  # DynamoDB's limit is 400 KB; refuse well before it
@@ -380,10 +382,12 @@ class BudgetLedger:
         *,
         limits: BudgetLimits | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._table, self._bodies = table, bodies
         self.limits = limits or BudgetLimits()
         self.clock = clock
+        self._sleep = sleep
 
     def offer(self, scope: BudgetScope, write: PendingWrite) -> bool:
         """True: send ``write`` now (the caller does); False: it waits as its key's pending one."""
@@ -448,7 +452,9 @@ class BudgetLedger:
         decide: Callable[[BudgetState, float], Any],
         at: float | None = None,
     ) -> Any:
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self._sleep(random.uniform(0, min(0.5, BACKOFF_SECONDS * 2**attempt)))
             stored = self._table.get(scope)
             raw, version = stored if stored else (None, 0)
             state = BudgetState.from_json(raw, self.limits, version)

@@ -11,7 +11,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = json.loads((ROOT / ".chalice" / "config.json").read_text())
-FUNCTIONS = {"api_handler", "dispatch_events", "on_runner_event", "reap_stuck_runs", "sweep_locks"}
+FUNCTIONS = {
+    "api_handler",
+    "dispatch_events",
+    "on_runner_event",
+    "reap_stuck_runs",
+    "sweep_locks",
+    "flush_feedback",
+}
 
 
 def policy(stage: str, function: str) -> dict:
@@ -67,6 +74,8 @@ def test_each_function_gets_what_its_code_calls_and_no_more() -> None:
     assert "codebuild:StartBuild" in actions(policy("prod", "dispatch_events"))
     assert "sqs:SendMessage" not in actions(policy("prod", "reap_stuck_runs"))
     assert "dynamodb:PutItem" not in actions(policy("prod", "reap_stuck_runs"))
+    for function in ("api_handler", "dispatch_events", "on_runner_event", "flush_feedback"):
+        assert "s3:PutObject" in actions(policy("prod", function))  # large pending comments
 
 
 def test_package_wrapper_sets_the_configured_runtime() -> None:
