@@ -94,8 +94,7 @@ class BudgetedGitHost:
         return [PENDING_ID + thread]
 
     def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
-        pr = self._pr_of(repo, sha) if self._pr_of is not None else None
-        self.set_pr_status(repo, pr, sha, status)
+        self.set_pr_status(repo, self._find_pr(repo, sha), sha, status)
 
     def set_pr_status(self, repo: str, pr: int | None, sha: str, status: CommitStatus) -> None:
         """A status counted against PR ``pr``'s budget (``None``: per sha and context only)."""
@@ -110,6 +109,17 @@ class BudgetedGitHost:
         scope = BudgetScope(repo, pr) if pr is not None else BudgetScope(repo, sha=sha)
         if self._offer(scope, write):
             self._inner.set_status(repo, sha, status)
+
+    def _find_pr(self, repo: str, sha: str) -> int | None:
+        if self._pr_of is None:
+            return None
+        try:
+            return self._pr_of(repo, sha)
+        except Exception:  # the status still goes, counted per sha and context only
+            from chalicelib.observability import logger
+
+            logger.exception("could not tell the PR of a status", extra={"sha": sha})
+            return None
 
     def _offer(self, scope: BudgetScope, write: PendingWrite) -> bool:
         try:
@@ -183,9 +193,49 @@ def budget_enabled(settings: Settings, env: dict[str, str] | None = None) -> boo
     return not settings.repos_dir
 
 
+class PrOfSha:
+    """The PR whose run set a status: the newest runs of the repository that have this sha.
+
+    ``set_status`` carries no PR, yet a PR's statuses are content-creating requests like its
+    comments. The run that sets a status exists by then, and is among the repository's
+    newest, so one query of ``by_repo`` (newest first, ``look_back`` runs) finds it. A sha's
+    PR does not change: found ones are remembered for the container's life.
+    """
+
+    def __init__(self, table_name: str, resource: Any = None, look_back: int = 25) -> None:
+        if resource is None:
+            import boto3
+
+            resource = boto3.resource("dynamodb")
+        self._table = resource.Table(table_name)
+        self._look_back = look_back
+        self._known: dict[tuple[str, str], int] = {}
+
+    def __call__(self, repo: str, sha: str) -> int | None:
+        if (repo, sha) in self._known:
+            return self._known[(repo, sha)]
+        from boto3.dynamodb.conditions import Attr, Key
+
+        response = self._table.query(
+            IndexName="by_repo",
+            KeyConditionExpression=Key("gsi1pk").eq(f"REPO#{repo}"),
+            FilterExpression=Attr("sha").eq(sha) & Attr("pr").exists(),
+            ProjectionExpression="pr",
+            ScanIndexForward=False,
+            Limit=self._look_back,
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None  # a push pipeline, or a run older than the look-back: per sha only
+        if len(self._known) >= 4096:
+            self._known.clear()
+        pr = self._known[(repo, sha)] = int(items[0]["pr"])
+        return pr
+
+
 def with_budget(inner: Any, settings: Settings) -> BudgetedGitHost:
     """``inner`` behind the budget of the main table, large bodies in the artifacts bucket."""
     from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
 
     ledger = BudgetLedger(DynamoBudgetTable(settings.table), S3BodyStore(settings.artifacts_bucket))
-    return BudgetedGitHost(inner, ledger)
+    return BudgetedGitHost(inner, ledger, pr_of=PrOfSha(settings.table))
