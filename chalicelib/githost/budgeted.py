@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.githost.base import CommentBehaviour, CommitStatus
 from chalicelib.store.budget import (
     BudgetContentionError,
+    BudgetItemFullError,
     BudgetLedger,
     BudgetScope,
     PendingWrite,
@@ -124,11 +125,14 @@ class BudgetedGitHost:
     def _offer(self, scope: BudgetScope, write: PendingWrite) -> bool:
         try:
             return self._ledger.offer(scope, write)
-        except BudgetContentionError:
+        except (BudgetContentionError, BudgetItemFullError) as exc:
             from chalicelib.observability import logger
 
             # Sending one write over the budget beats losing it; GitHub's retries back off.
-            logger.warning("write budget contended; sending anyway", extra={"scope": scope.name})
+            logger.warning(
+                "write budget unavailable; sending anyway",
+                extra={"scope": scope.name, "reason": type(exc).__name__},
+            )
             return True
 
     # -- the schedule's side -----------------------------------------------------------------

@@ -57,6 +57,10 @@ class BudgetContentionError(Exception):
     """The budget item kept changing under us (``MAX_ATTEMPTS`` conflicts in a row)."""
 
 
+class BudgetItemFullError(Exception):
+    """Keeping one more pending write would take the item near DynamoDB's 400 KB."""
+
+
 @dataclass(frozen=True)
 class BudgetScope:
     """Whose budget: a PR of a repository, or one sha when the PR is unknown."""
@@ -462,7 +466,7 @@ class BudgetLedger:
             result = decide(state, now)
             encoded = state.to_json()
             if len(encoded) > MAX_ITEM_BYTES:
-                raise ValueError(f"the write budget of {scope.name} outgrew its item")
+                raise BudgetItemFullError(f"the write budget of {scope.name} outgrew its item")
             due = state.next_due_at(now, scope.rate_limited)
             expected = version if stored else None
             if self._table.put(scope, encoded, version + 1, expected, due):

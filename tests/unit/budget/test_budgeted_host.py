@@ -13,6 +13,7 @@ from chalicelib.githost.budgeted import (
 from chalicelib.settings import Settings
 from chalicelib.store.budget import (
     INLINE_BODY_BYTES,
+    MAX_ATTEMPTS,
     BudgetLedger,
     BudgetScope,
     MemoryBodyStore,
@@ -291,3 +292,31 @@ def _window(times: list[float], width: float) -> list[int]:
 )
 def test_the_switch(env: dict[str, str], repos_dir: str | None, expected: bool) -> None:
     assert budget_enabled(Settings(repos_dir=repos_dir), env) is expected
+
+
+class LosingTable(MemoryBudgetTable):
+    """Every conditional write loses, as if another writer always got there first."""
+
+    def put(self, scope, state, version, expected, due):  # type: ignore[no-untyped-def]
+        return False
+
+
+def test_a_budget_that_stays_contended_lets_the_write_through() -> None:
+    rig = Rig()
+    sleeps: list[float] = []
+    ledger = BudgetLedger(LosingTable(), rig.bodies, clock=rig.clock, sleep=sleeps.append)
+    host = BudgetedGitHost(rig.github, ledger)
+    assert host.post_comment(REPO, 7, "still sent", thread="plan") == "id-1"
+    assert len(sleeps) == MAX_ATTEMPTS - 1  # jittered backoff between the attempts
+    assert all(0 <= pause <= 0.5 for pause in sleeps)
+
+
+def test_a_budget_item_that_would_outgrow_dynamodb_lets_the_write_through(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rig = Rig()
+    for n in range(80):
+        rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
+    monkeypatch.setattr("chalicelib.store.budget.MAX_ITEM_BYTES", 2_000)
+    assert rig.host.post_comment(REPO, 7, "y" * 1_000, thread="plan").startswith("id-")
+    assert rig.state(7).pending == {}
