@@ -89,5 +89,10 @@ def flush_feedback(event: Any) -> None:
     report = flush()
     logger.info(
         "feedback flush",
-        extra={"sent": report.sent, "requeued": report.requeued, "dropped": report.dropped},
+        extra={
+            "sent": report.sent,
+            "requeued": report.requeued,
+            "superseded": report.superseded,
+            "dropped": report.dropped,
+        },
     )

@@ -34,6 +34,7 @@ PENDING_ID = "pending:"  # the comment id returned for a write that waits
 class FlushReport:
     sent: list[str] = field(default_factory=list)  # "<scope> <key>"
     requeued: list[str] = field(default_factory=list)
+    superseded: list[str] = field(default_factory=list)  # failed, but a newer write waits
     dropped: list[str] = field(default_factory=list)
 
 
@@ -161,15 +162,17 @@ class BudgetedGitHost:
     ) -> None:
         from chalicelib.observability import logger
 
-        if write.attempts + 1 < MAX_SEND_ATTEMPTS and self._ledger.requeue(scope, write):
+        if write.attempts + 1 >= MAX_SEND_ATTEMPTS:
+            self._ledger.forget_bodies([write])
+            report.dropped.append(label)
+            logger.error(
+                "pending feedback write dropped", extra={"write": label, "error": str(exc)[:300]}
+            )
+        elif self._ledger.requeue(scope, write):
             report.requeued.append(label)
             logger.warning("pending feedback write failed; kept", extra={"write": label})
-            return
-        self._ledger.forget_bodies([write])
-        report.dropped.append(label)
-        logger.error(
-            "pending feedback write dropped", extra={"write": label, "error": str(exc)[:300]}
-        )
+        else:
+            report.superseded.append(label)  # the newer write of its key goes instead
 
     def _send(self, scope: BudgetScope, write: PendingWrite) -> None:
         data = write.payload

@@ -99,6 +99,7 @@ class PendingWrite:
     queued_at: float = 0.0
     attempts: int = 0  # failed sends so far (flush re-queues a failed write)
     cost: int = 1  # content-creating requests it makes (a split comment: one per part)
+    serial: int = 0  # the budget's count of offers when it was offered: orders a key's writes
     body_ref: str | None = None  # S3 key of the bodies when they were too big for the item
 
     @property
@@ -119,6 +120,8 @@ class BudgetState:
     sent: list[float] = field(default_factory=list)  # sorted request times, last hour only
     statuses: dict[str, int] = field(default_factory=dict)  # insertion order: oldest first
     pending: dict[str, PendingWrite] = field(default_factory=dict)
+    serial: int = 0  # offers so far
+    sent_serials: dict[str, int] = field(default_factory=dict)  # key -> serial of its last send
     status_cap: int = STATUSES_PER_SHA_CONTEXT
     version: int = 0
 
@@ -152,8 +155,15 @@ class BudgetState:
                 bisect.insort(self.sent, now)  # Lambdas' clocks differ a little: keep it sorted
         if write.status_key is not None:
             self.statuses[write.status_key] = self.statuses.pop(write.status_key, 0) + 1
-            while len(self.statuses) > STATUS_COUNTS_KEPT:
-                del self.statuses[next(iter(self.statuses))]
+            _keep_newest(self.statuses)
+        self.sent_serials.pop(write.key, None)
+        self.sent_serials[write.key] = write.serial
+        _keep_newest(self.sent_serials)
+
+    def superseded(self, write: PendingWrite) -> bool:
+        """Whether a newer write of ``write``'s key was sent or waits (a failed send's test)."""
+        newer_sent = self.sent_serials.get(write.key, 0) > write.serial
+        return newer_sent or write.key in self.pending
 
     def offer(
         self,
@@ -166,12 +176,16 @@ class BudgetState:
 
         ``waiting`` gives the form kept when it waits (large bodies moved out of the item).
         """
+        self.serial += 1
+        write.serial = self.serial
         if self.status_allowed(write) and self.rate_allowed(write, now, limited):
             self.spend(write, now, limited)
             self.pending.pop(write.key, None)  # superseded by what goes out now
             return True
+        kept = waiting() if waiting else write
+        kept.serial = write.serial
         self.pending.pop(write.key, None)  # re-inserted last: queued order is send order
-        self.pending[write.key] = waiting() if waiting else write
+        self.pending[write.key] = kept
         return False
 
     def take_due(self, now: float, limited: bool) -> list[PendingWrite]:
@@ -202,6 +216,8 @@ class BudgetState:
             {
                 "sent": [round(at, 3) for at in self.sent],
                 "statuses": list(self.statuses.items()),
+                "serial": self.serial,
+                "sent_serials": list(self.sent_serials.items()),
                 "pending": [vars(write) for write in self.pending.values()],  # asdict is slow
             },
             separators=(",", ":"),
@@ -216,6 +232,8 @@ class BudgetState:
         data = json.loads(raw)
         state.sent = [float(at) for at in data["sent"]]
         state.statuses = {key: int(count) for key, count in data["statuses"]}
+        state.serial = int(data.get("serial", 0))
+        state.sent_serials = {key: int(n) for key, n in data.get("sent_serials", [])}
         state.pending = {w["key"]: PendingWrite(**w) for w in data["pending"]}
         return state
 
@@ -409,20 +427,24 @@ class BudgetLedger:
             replaced[:] = [old] if old is not None else []
             return state.offer(write, now, scope.rate_limited, waiting=waiting)
 
-        send_now = self._change(scope, decide)
+        try:
+            send_now = self._change(scope, decide)
+        except Exception:
+            self._forget(stored)  # nothing points at it
+            raise
         self._forget([old for old in replaced if old.body_ref not in _refs(stored)])
         if send_now:
             self._forget(stored)  # offloaded on a lost attempt: not needed any more
         return send_now
 
     def requeue(self, scope: BudgetScope, write: PendingWrite) -> bool:
-        """Put back a write whose send failed, unless a newer write of its key waits already."""
+        """Put back a write whose send failed, unless a newer write of its key went or waits."""
         write.attempts += 1
         stored = self._stored_form(scope, write)
 
         def decide(state: BudgetState, now: float) -> bool:
-            if write.key in state.pending:
-                return False
+            if state.superseded(write):
+                return False  # the newer write counts; this one would undo it
             state.pending[write.key] = stored
             return True
 
@@ -503,3 +525,9 @@ class BudgetLedger:
 
 def _refs(writes: list[PendingWrite]) -> set[str | None]:
     return {write.body_ref for write in writes}
+
+
+def _keep_newest(counts: dict[str, int]) -> None:
+    """Bound a per-key map to its ``STATUS_COUNTS_KEPT`` most recently touched keys."""
+    while len(counts) > STATUS_COUNTS_KEPT:
+        del counts[next(iter(counts))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.githost.base import CommentBehaviour, CommitStatus, GitHostError
@@ -23,12 +24,16 @@ class RecordingHost:
         self.sent_at: list[float] = []  # the clock at each write, to check the rates
         self._clock = clock or Clock()
         self.fail = 0
+        self.on_fail: Callable[[], None] | None = None  # runs once, as the next failure happens
         if parts:
             self.post_comment_parts = self._post_comment_parts
 
     def _check(self) -> None:
         if self.fail:
             self.fail -= 1
+            if self.on_fail is not None:
+                hook, self.on_fail = self.on_fail, None
+                hook()
             raise GitHostError("GitHub said 502")
         self.sent_at.append(self._clock())
 

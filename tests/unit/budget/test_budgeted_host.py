@@ -196,7 +196,7 @@ def test_large_pending_bodies_live_in_the_body_store_until_sent() -> None:
     (key,) = rig.bodies.objects
     assert key.startswith(f"feedback/{REPO}/7/comment%3Aplan/")
     state, _, _ = rig.table.items[f"{REPO}#7"]
-    assert len(state) < 2_000  # the item holds a pointer, not the body
+    assert len(state) < 4_000  # the item holds a pointer, not the 320 KB body
     assert json.loads(state)["pending"][0]["body_ref"] == key
 
     rig.clock.now += 60
@@ -320,3 +320,22 @@ def test_a_budget_item_that_would_outgrow_dynamodb_lets_the_write_through(
     monkeypatch.setattr("chalicelib.store.budget.MAX_ITEM_BYTES", 2_000)
     assert rig.host.post_comment(REPO, 7, "y" * 1_000, thread="plan").startswith("id-")
     assert rig.state(7).pending == {}
+
+
+def test_a_failed_send_never_undoes_a_newer_write_of_its_key() -> None:
+    rig = Rig()
+    for n in range(80):
+        rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
+    rig.host.post_comment(REPO, 7, "v1", thread="plan")
+    rig.clock.now += 60
+
+    def newer_write_while_v1_fails() -> None:
+        rig.host.post_comment(REPO, 7, "v2", thread="plan")  # there is room: goes at once
+
+    rig.github.fail = 1
+    rig.github.on_fail = newer_write_while_v1_fails
+    report = rig.host.flush()
+    assert report.superseded == [f"{REPO}#7 comment:plan"]
+    rig.clock.now += 60
+    assert rig.host.flush().sent == []
+    assert rig.github.comments("plan") == ["v2"]
