@@ -138,7 +138,11 @@ class BudgetedGitHost:
 
     # -- the schedule's side -----------------------------------------------------------------
     def flush(self, now: float | None = None) -> FlushReport:
-        """Send every pending write whose tokens are back (``now``: clock time, for tests)."""
+        """Send every pending write that fits the budget again (``now``: clock time, for tests).
+
+        Each write stays pending, claimed, until GitHub took it: a flush that dies mid-way
+        leaves the rest to a later flush instead of losing them.
+        """
         report = FlushReport()
         for scope in self._ledger.due_scopes(now):
             for write in self._ledger.take_due(scope, now):
@@ -148,7 +152,7 @@ class BudgetedGitHost:
                 except Exception as exc:  # one bad write must not stop the rest
                     self._failed(scope, write, exc, label, report)
                     continue
-                self._ledger.forget_bodies([write])
+                self._ledger.settle(scope, write)
                 report.sent.append(label)
         return report
 
@@ -163,7 +167,7 @@ class BudgetedGitHost:
         from chalicelib.observability import logger
 
         if write.attempts + 1 >= MAX_SEND_ATTEMPTS:
-            self._ledger.forget_bodies([write])
+            self._ledger.settle(scope, write)
             report.dropped.append(label)
             logger.error(
                 "pending feedback write dropped", extra={"write": label, "error": str(exc)[:300]}
@@ -172,7 +176,7 @@ class BudgetedGitHost:
             report.requeued.append(label)
             logger.warning("pending feedback write failed; kept", extra={"write": label})
         else:
-            report.superseded.append(label)  # the newer write of its key goes instead
+            report.superseded.append(label)  # a newer write of its key went or waits instead
 
     def _send(self, scope: BudgetScope, write: PendingWrite) -> None:
         data = write.payload

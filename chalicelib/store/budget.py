@@ -47,6 +47,7 @@ MAX_ATTEMPTS = 10
 BACKOFF_SECONDS = 0.01  # doubled each attempt up to half a second, jittered (full jitter)
 INLINE_BODY_BYTES = 1024  # larger pending bodies go to S3
 STATUS_COUNTS_KEPT = 200  # (sha, context) counts kept per PR, most recent first
+CLAIM_SECONDS = 300.0  # the flush Lambda's timeout: a write it did not settle by then goes again
 MAX_ITEM_BYTES = 350_000  # DynamoDB's limit is 400 KB; refuse well before it
 IDLE_TTL_SECONDS = 7 * 24 * 3600  # a budget with nothing pending is deleted a week later
 
@@ -100,6 +101,7 @@ class PendingWrite:
     attempts: int = 0  # failed sends so far (flush re-queues a failed write)
     cost: int = 1  # content-creating requests it makes (a split comment: one per part)
     serial: int = 0  # the budget's count of offers when it was offered: orders a key's writes
+    claimed_until: float = 0.0  # a flush is sending it; sent again if not settled by then
     body_ref: str | None = None  # S3 key of the bodies when they were too big for the item
 
     @property
@@ -121,7 +123,6 @@ class BudgetState:
     statuses: dict[str, int] = field(default_factory=dict)  # insertion order: oldest first
     pending: dict[str, PendingWrite] = field(default_factory=dict)
     serial: int = 0  # offers so far
-    sent_serials: dict[str, int] = field(default_factory=dict)  # key -> serial of its last send
     status_cap: int = STATUSES_PER_SHA_CONTEXT
     version: int = 0
 
@@ -156,14 +157,11 @@ class BudgetState:
         if write.status_key is not None:
             self.statuses[write.status_key] = self.statuses.pop(write.status_key, 0) + 1
             _keep_newest(self.statuses)
-        self.sent_serials.pop(write.key, None)
-        self.sent_serials[write.key] = write.serial
-        _keep_newest(self.sent_serials)
 
-    def superseded(self, write: PendingWrite) -> bool:
-        """Whether a newer write of ``write``'s key was sent or waits (a failed send's test)."""
-        newer_sent = self.sent_serials.get(write.key, 0) > write.serial
-        return newer_sent or write.key in self.pending
+    def holds(self, write: PendingWrite) -> bool:
+        """Whether ``write`` is still its key's pending write (no newer one replaced it)."""
+        current = self.pending.get(write.key)
+        return current is not None and current.serial == write.serial
 
     def offer(
         self,
@@ -188,17 +186,23 @@ class BudgetState:
         self.pending[write.key] = kept
         return False
 
-    def take_due(self, now: float, limited: bool) -> list[PendingWrite]:
-        """The pending writes that may go now, oldest first, counted as sent."""
+    def take_due(self, now: float, limited: bool, claim: float) -> list[PendingWrite]:
+        """The pending writes that may go now, oldest first, counted as sent.
+
+        They stay pending, claimed for ``claim`` seconds: the flush settles each once GitHub
+        took it, and one that dies mid-way leaves them to the next flush after the claim.
+        """
         ready: list[PendingWrite] = []
-        for key, write in list(self.pending.items()):
+        for write in self.pending.values():
+            if write.claimed_until > now:
+                continue  # another flush is sending it
             if not self.status_allowed(write):
                 continue  # waits for a final state of the same sha and context
             if not self.rate_allowed(write, now, limited):
                 break  # in queued order: a later, cheaper write does not jump ahead
             self.spend(write, now, limited)
-            del self.pending[key]
-            ready.append(write)
+            write.claimed_until = now + claim
+            ready.append(replace(write, payload=dict(write.payload)))
         return ready
 
     def next_due_at(self, now: float, limited: bool) -> float | None:
@@ -206,9 +210,11 @@ class BudgetState:
         sendable = [write for write in self.pending.values() if self.status_allowed(write)]
         if not sendable:
             return None  # only writes over the status cap wait: no schedule can help them
-        if not limited:
-            return now
-        return self.ready_at(sendable[0], now)
+        claims = [w.claimed_until for w in sendable if w.claimed_until > now]
+        free = [w for w in sendable if w.claimed_until <= now]
+        if free:
+            claims.append(self.ready_at(free[0], now) if limited else now)
+        return min(claims)
 
     # -- (de)serialisation -----------------------------------------------------------------
     def to_json(self) -> str:
@@ -217,7 +223,6 @@ class BudgetState:
                 "sent": [round(at, 3) for at in self.sent],
                 "statuses": list(self.statuses.items()),
                 "serial": self.serial,
-                "sent_serials": list(self.sent_serials.items()),
                 "pending": [vars(write) for write in self.pending.values()],  # asdict is slow
             },
             separators=(",", ":"),
@@ -233,7 +238,6 @@ class BudgetState:
         state.sent = [float(at) for at in data["sent"]]
         state.statuses = {key: int(count) for key, count in data["statuses"]}
         state.serial = int(data.get("serial", 0))
-        state.sent_serials = {key: int(n) for key, n in data.get("sent_serials", [])}
         state.pending = {w["key"]: PendingWrite(**w) for w in data["pending"]}
         return state
 
@@ -438,24 +442,36 @@ class BudgetLedger:
         return send_now
 
     def requeue(self, scope: BudgetScope, write: PendingWrite) -> bool:
-        """Put back a write whose send failed, unless a newer write of its key went or waits."""
-        write.attempts += 1
-        stored = self._stored_form(scope, write)
+        """Release the claim of a write whose send failed, unless a newer write replaced it.
+
+        False when it is gone: a newer write of its key went out at once or waits instead,
+        and a retry must not undo it.
+        """
 
         def decide(state: BudgetState, now: float) -> bool:
-            if state.superseded(write):
-                return False  # the newer write counts; this one would undo it
-            state.pending[write.key] = stored
+            if not state.holds(write):
+                return False
+            kept = state.pending[write.key]
+            kept.claimed_until, kept.attempts = 0.0, write.attempts + 1
             return True
 
-        kept = self._change(scope, decide)
-        if not kept:
-            self._forget([stored])
-        return kept
+        return self._change(scope, decide)
+
+    def settle(self, scope: BudgetScope, write: PendingWrite) -> None:
+        """``write`` reached GitHub (or is given up): it stops being pending, its body goes."""
+
+        def decide(state: BudgetState, now: float) -> bool:
+            if not state.holds(write):
+                return False  # replaced meanwhile: the newer write's body is its own
+            del state.pending[write.key]
+            return True
+
+        if self._change(scope, decide):
+            self._forget([write])
 
     def take_due(self, scope: BudgetScope, now: float | None = None) -> list[PendingWrite]:
-        """Pending writes that fit the budget again, removed from the budget, bodies loaded."""
-        decide = lambda state, at: state.take_due(at, scope.rate_limited)  # noqa: E731
+        """Pending writes that fit the budget again, claimed by the caller, bodies loaded."""
+        decide = lambda state, at: state.take_due(at, scope.rate_limited, CLAIM_SECONDS)  # noqa: E731
         due = self._change(scope, decide, now)
         for write in due:
             self._load(write)
@@ -498,18 +514,15 @@ class BudgetLedger:
     def _stored_form(self, scope: BudgetScope, write: PendingWrite) -> PendingWrite:
         """``write`` as the item keeps it: bodies over ``INLINE_BODY_BYTES`` live in S3."""
         bodies = write.payload.get("bodies")
-        if bodies is None:
+        if bodies is None or write.body_ref is not None:
             return write
-        if write.body_ref is None:
-            data = json.dumps(bodies).encode()
-            if len(data) <= INLINE_BODY_BYTES:
-                return write
-            # A unique leaf: two writers of one key never overwrite each other's object.
-            leaf = f"{quote(write.key, safe='')}/{uuid.uuid4().hex}"
-            ref = f"feedback/{scope.repo}/{scope.pr if scope.pr is not None else scope.sha}/{leaf}"
-            self._bodies.put(ref, data)
-        else:
-            ref = write.body_ref
+        data = json.dumps(bodies).encode()
+        if len(data) <= INLINE_BODY_BYTES:
+            return write
+        # A unique leaf: two writers of one key never overwrite each other's object.
+        leaf = f"{quote(write.key, safe='')}/{uuid.uuid4().hex}"
+        ref = f"feedback/{scope.repo}/{scope.pr if scope.pr is not None else scope.sha}/{leaf}"
+        self._bodies.put(ref, data)
         payload = {k: v for k, v in write.payload.items() if k != "bodies"}
         return replace(write, payload=payload, body_ref=ref)
 

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from chalicelib.store.budget import (
+    CLAIM_SECONDS,
     IDLE_TTL_SECONDS,
     MAX_ATTEMPTS,
     BudgetContentionError,
@@ -46,6 +47,10 @@ def test_the_item_indexes_pending_writes_for_the_flush(budget_aws: BudgetAws) ->
     budget_aws.clock.now = start + 60
     (due,) = ledger.take_due(PR)
     assert due.payload["bodies"] == ["plan"]
+    claimed = budget_aws.item(f"{REPO}#12")  # pending until settled: a dead flush loses nothing
+    assert claimed["gsi4sk"].startswith(f"{start + 60 + CLAIM_SECONDS:017.3f}#")
+    assert ledger.take_due(PR) == []  # another flush does not send it meanwhile
+    ledger.settle(PR, due)
     assert "gsi4pk" not in budget_aws.item(f"{REPO}#12")
     assert ledger.due_scopes(start + 3600) == []
 
@@ -158,7 +163,7 @@ def test_large_pending_bodies_go_to_s3_and_leave_with_the_write(budget_aws: Budg
     budget_aws.clock.now += 60
     (due,) = budget_aws.ledger().take_due(PR)
     assert due.payload["bodies"] == [big + "2"]  # the latest of the three
-    ledger.forget_bodies([due])
+    ledger.settle(PR, due)
     assert budget_aws.objects() == []
 
 

@@ -12,6 +12,7 @@ from chalicelib.githost.budgeted import (
 )
 from chalicelib.settings import Settings
 from chalicelib.store.budget import (
+    CLAIM_SECONDS,
     INLINE_BODY_BYTES,
     MAX_ATTEMPTS,
     BudgetLedger,
@@ -339,3 +340,45 @@ def test_a_failed_send_never_undoes_a_newer_write_of_its_key() -> None:
     rig.clock.now += 60
     assert rig.host.flush().sent == []
     assert rig.github.comments("plan") == ["v2"]
+
+
+def test_writes_of_a_flush_that_died_go_with_a_later_flush() -> None:
+    rig = Rig()
+    for n in range(80):
+        rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
+    rig.host.post_comment(REPO, 7, "survives", thread="plan")
+    rig.clock.now += 60
+    ledger = BudgetLedger(rig.table, rig.bodies, clock=rig.clock)
+    (taken,) = ledger.take_due(BudgetScope(REPO, 7))  # a flush took it, then its Lambda died
+    assert taken.payload["bodies"] == ["survives"]
+    assert rig.host.flush().sent == []  # claimed: no second sender meanwhile
+    rig.clock.now += CLAIM_SECONDS
+    assert rig.host.flush().sent == [f"{REPO}#7 comment:plan"]
+    assert rig.github.comments("plan") == ["survives"]
+    assert rig.state(7).pending == {}
+
+
+def test_a_newer_write_offered_while_the_older_is_sent_stays_pending() -> None:
+    rig = Rig()
+    for n in range(80):
+        rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
+    rig.host.post_comment(REPO, 7, "v1", thread="plan")
+    rig.clock.now += 60
+    for n in range(79):  # the flush will take one slot: leave none for v2
+        rig.host.post_comment(REPO, 7, "y", thread=f"u{n}")
+
+    sent_during: list[str] = []
+    inner_post = rig.github.post_comment
+
+    def post_and_meanwhile_v2(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not sent_during:
+            sent_during.append(rig.host.post_comment(REPO, 7, "v2", thread="plan"))
+        return inner_post(*args, **kwargs)
+
+    rig.github.post_comment = post_and_meanwhile_v2  # type: ignore[method-assign]
+    assert rig.host.flush().sent == [f"{REPO}#7 comment:plan"]
+    assert sent_during == ["pending:plan"]
+    assert [w.payload["bodies"] for w in rig.state(7).pending.values()] == [["v2"]]
+    rig.clock.now += 60
+    rig.host.flush()
+    assert rig.github.comments("plan") == ["v1", "v2"]
