@@ -85,7 +85,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = contains(["api_handler", "dispatch_events", "on_runner_event"], each.key) ? [1] : []
+    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback"], each.key) ? [1] : []
 
     content {
       sid       = "ReadGitHubSecrets"
@@ -104,9 +104,21 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
-  # Starting runners: the dispatcher, and on_runner_event when it chains the next pipeline.
+  # Comment bodies the GitHub write budget holds back until GitHub's limits allow them.
   dynamic "statement" {
-    for_each = contains(["dispatch_events", "on_runner_event", "api_handler"], each.key) ? [1] : []
+    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback"], each.key) ? [1] : []
+
+    content {
+      sid       = "PendingFeedback"
+      actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+      resources = ["${aws_s3_bucket.artifacts.arn}/feedback/*"]
+    }
+  }
+
+  # Starting runners: the dispatcher, on_runner_event when it chains the next pipeline, the
+  # API and the lock sweep when a released lock lets the next waiting plan go.
+  dynamic "statement" {
+    for_each = contains(["dispatch_events", "on_runner_event", "api_handler", "sweep_locks"], each.key) ? [1] : []
 
     content {
       sid       = "StartRunners"
@@ -116,7 +128,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = contains(["dispatch_events", "on_runner_event", "api_handler"], each.key) ? [1] : []
+    for_each = contains(["dispatch_events", "on_runner_event", "api_handler", "sweep_locks"], each.key) ? [1] : []
 
     content {
       sid       = "PassTheRunnerRoles"
@@ -168,7 +180,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = contains(["dispatch_events", "on_runner_event", "reap_stuck_runs", "sweep_locks", "api_handler"], each.key) ? [1] : []
+    for_each = contains(["dispatch_events", "on_runner_event", "reap_stuck_runs", "sweep_locks", "flush_feedback", "api_handler"], each.key) ? [1] : []
 
     content {
       sid       = "EmitMetrics"

@@ -21,6 +21,7 @@ locals {
     on_runner_event = "${local.name}-on_runner_event"
     reap_stuck_runs = "${local.name}-reap_stuck_runs"
     sweep_locks     = "${local.name}-sweep_locks"
+    flush_feedback  = "${local.name}-flush_feedback"
   }
 
   lambda_arns = {
