@@ -6,7 +6,6 @@ one the state machine refuses is logged as a conflict and otherwise has no effec
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib import metric_names
@@ -35,7 +34,6 @@ FINAL_BY_RUNNER_STATUS = {
     "failed": RunStatus.FAILED,
     "unknown": RunStatus.UNKNOWN,
 }
-CommentRenderer = Callable[[Run], str | None]
 
 
 class RunnerEventHandler:
@@ -45,14 +43,12 @@ class RunnerEventHandler:
         store: RunStore,
         githost: GitHost,
         dispatcher: Dispatcher,
-        render_comment: CommentRenderer | None = None,
         artifacts: ArtifactReader | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
         self._githost = githost
         self._dispatcher = dispatcher
-        self._render_comment = render_comment
         self._artifacts = artifacts or ArtifactReader()
 
     def handle(self, envelope: dict[str, Any]) -> Run | None:
@@ -216,11 +212,8 @@ class RunnerEventHandler:
             self._store.update_fields(run.id, feedback_error=truncate_error(str(exc)))
 
     def _feedback(self, run: Run):
-        from chalicelib.feedback.publish import RunFeedback, run_feedback
+        from chalicelib.feedback.publish import run_feedback
 
-        if self._render_comment is not None:
-            body = self._render_comment(run)
-            return RunFeedback(f"run #{run.run_number} {run.status.value}", [body] if body else [])
         reader = self._artifacts
         return run_feedback(
             run, self._settings.run_url(run.id), reader.read_bytes, reader.presigned_url

@@ -24,3 +24,11 @@ def bearer_token_problem(expected: str | None, header: str | None):
     if supplied and hmac.compare_digest(supplied.encode(), expected.encode()):
         return None
     return error_response(401, "unauthorized", "a valid bearer token is required")
+
+
+def token_problem(request):
+    """The 401 response for ``request`` in local mode without the right token, else ``None``."""
+    from chalicelib.services import get_services
+
+    expected = get_services().settings.api_token
+    return bearer_token_problem(expected, request.headers.get("authorization"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer_token_problem, route_authorizer
+from chalicelib.api.auth import route_authorizer, token_problem
 from chalicelib.api.errors import error_response, json_response, response_for
 from chalicelib.services import get_services
 
@@ -18,10 +18,7 @@ def list_costs():
     from chalicelib.runs.exceptions import RunError
 
     request = costs_api.current_request
-    denied = bearer_token_problem(
-        get_services().settings.api_token, request.headers.get("authorization")
-    )
-    if denied is not None:
+    if (denied := token_problem(request)) is not None:
         return denied
     params = request.query_params or {}
     if not params.get("repo"):

@@ -24,9 +24,9 @@ def error_response(status: int, code: str, message: str) -> Response:
 def response_for(exc: Exception) -> Response:
     from pydantic import ValidationError
 
-    from chalicelib.runs.exceptions import RunError
+    from chalicelib.errors import ControllerError
 
-    if isinstance(exc, RunError):
+    if isinstance(exc, ControllerError):
         return error_response(exc.status, exc.code, str(exc))
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]

@@ -6,7 +6,7 @@ import time
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer_token_problem, route_authorizer
+from chalicelib.api.auth import route_authorizer, token_problem
 from chalicelib.api.errors import json_response, response_for
 from chalicelib.services import get_services
 
@@ -18,7 +18,7 @@ _authorizer = route_authorizer()
 def list_locks():
     from chalicelib.locks.gate import public_lease
 
-    if (denied := _denied()) is not None:
+    if (denied := token_problem(locks_api.current_request)) is not None:
         return denied
     params = locks_api.current_request.query_params or {}
     now = time.time()
@@ -34,7 +34,7 @@ def release_lock(lock_id: str):
     from chalicelib.locks.gate import public_lease
     from chalicelib.runs.exceptions import RunError
 
-    if (denied := _denied()) is not None:
+    if (denied := token_problem(locks_api.current_request)) is not None:
         return denied
     services = get_services()
     try:
@@ -44,8 +44,3 @@ def release_lock(lock_id: str):
     started = services.dispatcher.resume(promotions)
     body = {"lock": public_lease(lease), "dispatched": [run.id for run in started]}
     return json_response(200, body)
-
-
-def _denied():
-    headers = locks_api.current_request.headers
-    return bearer_token_problem(get_services().settings.api_token, headers.get("authorization"))

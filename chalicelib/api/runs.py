@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint
 
-from chalicelib.api.auth import bearer_token_problem, route_authorizer
+from chalicelib.api.auth import route_authorizer, token_problem
 from chalicelib.api.errors import json_response, response_for
 from chalicelib.services import get_services
 
@@ -17,7 +17,7 @@ def list_runs():
     from chalicelib.runs.exceptions import RunError
     from chalicelib.runs.query import RunQuery
 
-    if (denied := _denied()) is not None:
+    if (denied := token_problem(runs_api.current_request)) is not None:
         return denied
     params = runs_api.current_request.query_params or {}
     try:
@@ -32,17 +32,12 @@ def list_runs():
 def get_run(run_id: str):
     from chalicelib.runs.exceptions import RunError
 
-    if (denied := _denied()) is not None:
+    if (denied := token_problem(runs_api.current_request)) is not None:
         return denied
     try:
         return json_response(200, get_services().store.get(run_id).public())
     except RunError as exc:
         return response_for(exc)
-
-
-def _denied():
-    headers = runs_api.current_request.headers
-    return bearer_token_problem(get_services().settings.api_token, headers.get("authorization"))
 
 
 @runs_api.route("/runs/{run_id}/retry", methods=["POST"], authorizer=_authorizer)
@@ -76,7 +71,7 @@ def resolve_run(run_id: str):
 def _act(action, created: bool = False):
     from chalicelib.runs.exceptions import RunError
 
-    if (denied := _denied()) is not None:
+    if (denied := token_problem(runs_api.current_request)) is not None:
         return denied
     try:
         run = action()

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from chalicelib.errors import ControllerError
 
-class WebhookError(Exception):
+
+class WebhookError(ControllerError):
     """A webhook delivery MaestrOps refuses; ``status`` and ``code`` go back to GitHub."""
 
     status = 400

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from chalicelib.errors import ControllerError
 
-class RunError(Exception):
+
+class RunError(ControllerError):
     """Base of the run store's errors; ``status``/``code`` are what the API answers."""
 
     status = 500
