@@ -16,16 +16,10 @@ from chalicelib.services import get_services
 
 workers = Blueprint(__name__)
 
-SERVICE_SOURCES = ["aws.codebuild", "aws.ecs", "aws.ssm"]
-SERVICE_DETAIL_TYPES = [
-    "CodeBuild Build State Change",
-    "ECS Task State Change",
-    "EC2 Command Status-change Notification",
-]
-RUNNER_EVENT_PATTERN = {
-    "source": [RUNNER_SOURCE, *SERVICE_SOURCES],
-    "detail-type": [*RUNNER_DETAIL_TYPES, *SERVICE_DETAIL_TYPES],
-}
+# The runner's own events. CodeBuild, ECS and SSM state changes reach the same handler through
+# rules in terraform/controller/events.tf, scoped to the runner project, cluster and document
+# (a pattern here could only match every build and task of the account).
+RUNNER_EVENT_PATTERN = {"source": [RUNNER_SOURCE], "detail-type": list(RUNNER_DETAIL_TYPES)}
 
 
 def dispatch_record(record: Any) -> None:
