@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from chalicelib.jobs import Callback, JobSpec, StepSpec  # noqa: E402
 from runners.executor import Executor  # noqa: E402
 from runners.plugins import ensure_plugin_dir  # noqa: E402
-from runners.terraform import find_terraform  # noqa: E402
+from runners.terraform_cli import find_terraform  # noqa: E402
 
 CONFIG = ROOT / "tests" / "fixtures" / "runners" / "terraform" / "null-ok"
 ROUNDS = 5

@@ -22,7 +22,7 @@ from chalice.test import Client  # noqa: E402
 
 from app import app  # noqa: E402
 from chalicelib.events.signature import sign  # noqa: E402
-from chalicelib.ingress import WebhookIngress  # noqa: E402
+from chalicelib.flows.ingress import WebhookIngress  # noqa: E402
 from chalicelib.queue.base import InMemoryQueue  # noqa: E402
 from chalicelib.services import Services, set_services  # noqa: E402
 from chalicelib.settings import Settings  # noqa: E402

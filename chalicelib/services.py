@@ -27,7 +27,7 @@ class Services:
 
     @cached_property
     def ingress(self):
-        from chalicelib.ingress import WebhookIngress
+        from chalicelib.flows.ingress import WebhookIngress
 
         return WebhookIngress(self.settings, self.webhook_secret, self.queue, self.persistence)
 
@@ -53,7 +53,7 @@ class Services:
 
     @cached_property
     def store(self):
-        from chalicelib.store.dynamodb import DynamoRunStore
+        from chalicelib.store.runs import DynamoRunStore
 
         return DynamoRunStore(self.settings.table)
 
@@ -75,14 +75,14 @@ class Services:
 
     @cached_property
     def backends(self):
-        from chalicelib.dispatch.registry import BackendRegistry
+        from chalicelib.backends.registry import BackendRegistry
 
         return BackendRegistry(self.settings)
 
     @cached_property
     def dispatcher(self):
-        from chalicelib.commands import CommentCommands
-        from chalicelib.dispatcher import Dispatcher
+        from chalicelib.flows.commands import CommentCommands
+        from chalicelib.flows.dispatch import Dispatcher
 
         dispatcher = Dispatcher(
             self.settings, self.store, self.githost, self.backends, locks=self.locks
@@ -102,7 +102,7 @@ class Services:
 
     @cached_property
     def runner_events(self):
-        from chalicelib.completion import RunnerEventHandler
+        from chalicelib.flows.runner_events import RunnerEventHandler
 
         return RunnerEventHandler(self.settings, self.store, self.githost, self.dispatcher)
 

@@ -50,8 +50,8 @@ def on_runner_event(event: Any) -> None:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="reap_stuck_runs")
 def reap_stuck_runs(event: Any) -> None:
+    from chalicelib.flows.reaper import reap
     from chalicelib.observability import logger
-    from chalicelib.reaper import reap
 
     services = get_services()
     timed_out = reap(services.store, services.backends)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
         import os
         from pathlib import Path
 
-        from runners.github import write_job
+        from runners.actions import write_job
 
         job = write_job(args.pipeline, Path(args.out), os.environ)
         print(f"{job.pipeline} {job.sha[:7]}: {', '.join(s.name for s in job.steps)}")

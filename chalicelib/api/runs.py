@@ -42,14 +42,14 @@ def get_run(run_id: str):
 
 @runs_api.route("/runs/{run_id}/retry", methods=["POST"], authorizer=_authorizer)
 def retry_run(run_id: str):
-    from chalicelib.operations import retry_run as retry
+    from chalicelib.flows.operations import retry_run as retry
 
     return _act(lambda: retry(get_services(), run_id), created=True)
 
 
 @runs_api.route("/runs/{run_id}/cancel", methods=["POST"], authorizer=_authorizer)
 def cancel_run(run_id: str):
-    from chalicelib.operations import cancel_run as cancel
+    from chalicelib.flows.operations import cancel_run as cancel
 
     return _act(lambda: cancel(get_services(), run_id))
 
@@ -61,7 +61,7 @@ def cancel_run(run_id: str):
     content_types=["application/json"],
 )
 def resolve_run(run_id: str):
-    from chalicelib.operations import resolve_run as resolve
+    from chalicelib.flows.operations import resolve_run as resolve
 
     body = runs_api.current_request.json_body or {}
     outcome = str(body.get("as", "")) if isinstance(body, dict) else ""

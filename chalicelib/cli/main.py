@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     costs.add_argument("--limit", type=int, default=20)
     costs.add_argument("--json", action="store_true")
     costs.set_defaults(command=cmd_costs)
-    from chalicelib.locks.cli import add_locks_parser
+    from chalicelib.cli.locks import add_locks_parser
 
     add_locks_parser(commands, api_client)
     return parser
@@ -201,7 +201,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from chalicelib.local.demo import run_demo
+    from chalicelib.cli.demo import run_demo
 
     return run_demo(args.data_dir, args.port)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.feedback.commands import DEFAULT_PREFIX
+from chalicelib.events.comment_parser import DEFAULT_PREFIX
 from chalicelib.feedback.markers import RunMarker, thread_marker
 
 

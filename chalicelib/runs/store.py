@@ -1,6 +1,6 @@
 """The run store seam: what the controller asks of wherever runs are kept.
 
-``chalicelib.store.dynamodb.DynamoRunStore`` implements it on DynamoDB; every state change is
+``chalicelib.store.runs.DynamoRunStore`` implements it on DynamoDB; every state change is
 a conditional write that raises ``TransitionConflictError`` rather than moving a run back.
 """
 

@@ -1,6 +1,6 @@
 """The write budget of a PR, persisted in the main table so it holds across Lambda invocations.
 
-``chalicelib.feedback.budget`` is the in-memory model (limits, coalescing per key); this module
+``chalicelib.budget.limits`` is the in-memory model (limits, coalescing per key); this module
 keeps one budget per (repository, PR) in one item and decides every write against it
 (docs/store.md, docs/github.md):
 
@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from boto3.dynamodb.conditions import Key
 
-from chalicelib.feedback.budget import (
+from chalicelib.budget.limits import (
     CONTENT_PER_HOUR,
     CONTENT_PER_MINUTE,
     STATUSES_PER_SHA_CONTEXT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.store.dynamodb import INDEXES
+from chalicelib.store.runs import INDEXES
 
 
 def main_table_definition(name: str) -> dict[str, Any]:

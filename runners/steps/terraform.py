@@ -13,7 +13,7 @@ from runners.exceptions import StepFailedError
 from runners.plan_summary import plan_summary
 from runners.plugins import ensure_plugin_dir, find_provider_mirror
 from runners.process import Completed, ProcessRunner
-from runners.terraform import Terraform, plan_state_mark, state_mark
+from runners.terraform_cli import Terraform, plan_state_mark, state_mark
 
 ENV_PLUGIN_DIR = "MAESTRO_TF_PLUGIN_DIR"
 BACKEND_OVERRIDE = "zz_maestro_backend_override.tf"

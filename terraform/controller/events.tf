@@ -6,7 +6,7 @@
 
 locals {
   # The same transitions as the runner's own "Run Finished" events, for runners that died
-  # before they could report (chalicelib/dispatch/service_events.py maps them).
+  # before they could report (chalicelib/backends/service_events.py maps them).
   service_state_patterns = {
     codebuild = {
       source      = ["aws.codebuild"]

@@ -113,7 +113,7 @@ resource "aws_ecs_task_definition" "runner" {
 
   #checkov:skip=CKV_AWS_336:Terraform, Ansible and the image builds write their working trees, plugin caches and HOME inside the container; the task is single-use and discarded after the run.
   container_definitions = jsonencode([{
-    # The name is the one chalicelib/dispatch/ecs.py overrides per run.
+    # The name is the one chalicelib/backends/ecs.py overrides per run.
     name                   = "runner"
     image                  = local.runner_image
     essential              = true

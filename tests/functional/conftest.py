@@ -13,8 +13,8 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from chalicelib.dispatch.recording import RecordingBackend
-from chalicelib.dispatch.registry import BackendRegistry
+from chalicelib.backends.recording import RecordingBackend
+from chalicelib.backends.registry import BackendRegistry
 from chalicelib.events.signature import sign
 from chalicelib.local.loop import sqs_record
 from chalicelib.services import Services, set_services

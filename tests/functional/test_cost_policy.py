@@ -13,9 +13,9 @@ from chalicelib.jobs import DETAIL_RUN_FINISHED
 from chalicelib.runs.model import RunStatus
 from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import Controller
+from tests.functional.flows.test_dispatch import deliver
+from tests.functional.flows.test_runner_events import send
 from tests.functional.test_costs_api import PLAN
-from tests.functional.test_dispatcher import deliver
-from tests.functional.test_runner_events import send
 from tests.payloads import pull_request
 
 GITOPS = """

@@ -13,8 +13,8 @@ from app import app
 from chalicelib.costs import estimate_plan
 from chalicelib.jobs import DETAIL_RUN_FINISHED
 from tests.functional.conftest import Controller
-from tests.functional.test_dispatcher import deliver
-from tests.functional.test_runner_events import send
+from tests.functional.flows.test_dispatch import deliver
+from tests.functional.flows.test_runner_events import send
 from tests.functional.test_runs_api import AUTH, SPEC
 from tests.payloads import pull_request
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from chalicelib.jobs import Pipeline
 from chalicelib.pipelines.config import GitOpsConfig
-from chalicelib.runs.jobs import build_job
+from chalicelib.pipelines.jobspec import build_job
 from chalicelib.runs.model import Run
 from chalicelib.settings import Settings
 

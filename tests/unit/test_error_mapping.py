@@ -9,8 +9,8 @@ import pytest
 from chalicelib.api.errors import response_for
 from chalicelib.errors import ControllerError
 from chalicelib.events.exceptions import MalformedPayloadError, SignatureError
+from chalicelib.flows.operations import NotRetryableError
 from chalicelib.locks.exceptions import LockNotFoundError
-from chalicelib.operations import NotRetryableError
 from chalicelib.runs.exceptions import InvalidCursorError, RunNotFoundError
 
 

@@ -8,7 +8,7 @@ from chalicelib.githost.base import CommitStatus
 from chalicelib.githost.budgeted import BudgetedGitHost, PrOfSha
 from chalicelib.runs.model import Run
 from chalicelib.store.budget import BudgetScope
-from chalicelib.store.dynamodb import DynamoRunStore
+from chalicelib.store.runs import DynamoRunStore
 from tests.functional.budget.conftest import BudgetAws
 from tests.unit.budget.fakes import RecordingHost
 

@@ -11,8 +11,8 @@ from chalicelib.jobs import DETAIL_RUN_FINISHED
 from chalicelib.locks.gate import LockGate
 from chalicelib.store.locks import DynamoLockStore
 from tests.functional.conftest import Controller
-from tests.functional.test_dispatcher import deliver
-from tests.functional.test_runner_events import send
+from tests.functional.flows.test_dispatch import deliver
+from tests.functional.flows.test_runner_events import send
 from tests.payloads import pull_request
 
 HOUR = 3600.0

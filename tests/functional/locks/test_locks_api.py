@@ -12,8 +12,8 @@ from chalice.test import Client
 from openapi_core.testing import MockRequest, MockResponse
 
 from app import app
+from chalicelib.cli.locks import locks_table
 from chalicelib.cli.main import main
-from chalicelib.locks.cli import locks_table
 from chalicelib.locks.lease import LockKey
 from tests.functional.conftest import REPO, Controller
 from tests.functional.locks.scenario import Clock, install_gate, job_runs, open_pr

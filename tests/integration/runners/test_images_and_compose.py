@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
+from chalicelib.local.registry import LocalRegistry
 from runners.compose import rewrite_image_tags, validate_compose
-from runners.registry import LocalRegistry
 
 from .conftest import FIXTURES, git
 

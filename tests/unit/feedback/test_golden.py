@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.feedback.commands import help_text
+from chalicelib.events.comment_parser import help_text
 from chalicelib.feedback.render import (
     StepResult,
     render_plan_comments_from_json,

@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chalicelib.jobs import Pipeline
-from runners.github import job_from_actions
+from runners.actions import job_from_actions
 
 ENV = {
     "GITHUB_REPOSITORY": "acme/infra",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from chalicelib.events.comment_parser import Command, help_text, parse_command
 from chalicelib.events.trigger import Trigger
-from chalicelib.feedback.commands import Command, help_text, parse_command
 from chalicelib.feedback.notices import refusal_comment
 from chalicelib.githost.base import CommitStatus, GitHost, GitHostError, PullRequestHead
 from chalicelib.jobs import Pipeline

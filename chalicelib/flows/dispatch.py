@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib import metric_names
-from chalicelib.dispatch.base import DispatchError
-from chalicelib.dispatch.registry import BackendRegistry
+from chalicelib.backends.base import DispatchError
+from chalicelib.backends.registry import BackendRegistry
 from chalicelib.events.trigger import Trigger
+from chalicelib.flows.notify import notify_waiting
 from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
 from chalicelib.jobs import Pipeline
 from chalicelib.locks.gate import Fence, LockGate, Promotion
 from chalicelib.locks.lease import LockKey
-from chalicelib.locks.notify import notify_waiting
 from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
+from chalicelib.pipelines.jobspec import build_job
 from chalicelib.pipelines.routing import PipelineRequest, RoutingDecision, route
 from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, TransitionConflictError
-from chalicelib.runs.jobs import build_job
 from chalicelib.runs.model import Run, RunStatus, run_id_for, truncate_error
 from chalicelib.runs.query import RunQuery
 from chalicelib.runs.store import RunStore
@@ -211,7 +211,7 @@ class Dispatcher:
         return None
 
     def _cost_blocked(self, plan_run_id: str | None) -> bool:
-        from chalicelib.completion import cost_blocked
+        from chalicelib.flows.runner_events import cost_blocked
 
         return plan_run_id is not None and cost_blocked(self._store.get(plan_run_id))
 

@@ -15,6 +15,7 @@ from chalicelib.locks.lease import LockKey
 from chalicelib.runs.model import RunStatus
 from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import REPO, Controller
+from tests.functional.flows.test_dispatch import deliver
 from tests.functional.locks.scenario import (
     Clock,
     finish,
@@ -24,7 +25,6 @@ from tests.functional.locks.scenario import (
     records,
     run_item,
 )
-from tests.functional.test_dispatcher import deliver
 from tests.payloads import load_event, pull_request
 
 KEY = LockKey(repo=REPO, directory="terraform/infra", workspace="default")

@@ -12,11 +12,11 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef
-from chalicelib.dispatch.codebuild import CodeBuildBackend, build_start_build_kwargs
-from chalicelib.dispatch.ecs import EcsBackend, build_run_task_kwargs
-from chalicelib.dispatch.service_events import map_service_event
-from chalicelib.dispatch.ssm import SsmBackend, build_send_command_kwargs
+from chalicelib.backends.base import DispatchError, RunnerRef
+from chalicelib.backends.codebuild import CodeBuildBackend, build_start_build_kwargs
+from chalicelib.backends.ecs import EcsBackend, build_run_task_kwargs
+from chalicelib.backends.service_events import map_service_event
+from chalicelib.backends.ssm import SsmBackend, build_send_command_kwargs
 from chalicelib.jobs import JobSpec
 
 EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "runners" / "events"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
+from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import RUNNER_COMMAND, JobSpec, job_env
 
 _RUNNING = {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"}

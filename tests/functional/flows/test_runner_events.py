@@ -5,17 +5,17 @@ from datetime import timedelta
 from chalice.test import Client
 
 from app import app
+from chalicelib.flows.reaper import reap
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
     DETAIL_RUN_FINISHED,
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
 )
-from chalicelib.reaper import reap
 from chalicelib.runs.model import RunStatus, utc_now
 from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import Controller
-from tests.functional.test_dispatcher import deliver
+from tests.functional.flows.test_dispatch import deliver
 from tests.payloads import pull_request, push
 
 

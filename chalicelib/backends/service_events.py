@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from chalicelib.dispatch.base import RunnerState
-from chalicelib.dispatch.codebuild import build_state
-from chalicelib.dispatch.ecs import task_state
-from chalicelib.dispatch.ssm import command_state, run_id_from_commands
+from chalicelib.backends.base import RunnerState
+from chalicelib.backends.codebuild import build_state
+from chalicelib.backends.ecs import task_state
+from chalicelib.backends.ssm import command_state, run_id_from_commands
 from chalicelib.jobs import ENV_RUN_ID
 
 CODEBUILD_DETAIL = "CodeBuild Build State Change"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.dispatch.service_events import ServiceUpdate, map_service_event, run_state
+from chalicelib.backends.service_events import ServiceUpdate, map_service_event, run_state
 
 EVENTS = Path(__file__).resolve().parents[2] / "fixtures" / "runners" / "events"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from chalicelib import metric_names
-from chalicelib.dispatch.registry import BackendRegistry
+from chalicelib.backends.registry import BackendRegistry
 from chalicelib.jobs import Pipeline
 from chalicelib.observability import emit_metric
 from chalicelib.runs.exceptions import TransitionConflictError
@@ -57,7 +57,7 @@ def reap(
 def _verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
     """An apply that went silent may have changed the state: unknown, not timed out."""
     if run.pipeline == Pipeline.TERRAFORM_APPLY and run.status == RunStatus.RUNNING:
-        from chalicelib.completion import unknown_apply_error
+        from chalicelib.flows.runner_events import unknown_apply_error
 
         return RunStatus.UNKNOWN, unknown_apply_error(run, "no heartbeat or result in time")
     if is_silent(run, now):

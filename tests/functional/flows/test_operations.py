@@ -9,8 +9,8 @@ from app import app
 from chalicelib.jobs import DETAIL_RUN_FINISHED
 from chalicelib.runs.model import RunStatus
 from tests.functional.conftest import Controller
-from tests.functional.test_dispatcher import deliver
-from tests.functional.test_runner_events import send
+from tests.functional.flows.test_dispatch import deliver
+from tests.functional.flows.test_runner_events import send
 from tests.functional.test_runs_api import AUTH, SPEC
 from tests.payloads import push
 

@@ -6,7 +6,7 @@ import os
 import shlex
 from typing import Any
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
+from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import ENV_RUN_ID, RUNNER_COMMAND, JobSpec, job_env
 
 _STATES: dict[str, RunnerState] = {

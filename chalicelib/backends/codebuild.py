@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
+from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import JobSpec, job_env
 
 _STATES: dict[str, RunnerState] = {

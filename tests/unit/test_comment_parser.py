@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.feedback.commands import Command, help_text, parse_command
+from chalicelib.events.comment_parser import Command, help_text, parse_command
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from chalicelib.dispatch.base import DispatchError, RunnerRef, RunnerState
+from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import JobSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chalicelib.dispatch.base import RunnerRef, RunnerState
+from chalicelib.backends.base import RunnerRef, RunnerState
 from chalicelib.jobs import JobSpec
 
 

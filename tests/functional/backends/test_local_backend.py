@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.dispatch.base import RunnerRef
-from chalicelib.dispatch.local import LocalBackend
+from chalicelib.backends.base import RunnerRef
+from chalicelib.backends.local import LocalBackend
 from chalicelib.jobs import Callback, JobSpec, StepSpec
 from runners.plugins import ensure_plugin_dir
 

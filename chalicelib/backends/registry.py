@@ -5,15 +5,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from chalicelib.dispatch.base import DispatchError, RunnerBackend, RunnerRef
+from chalicelib.backends.base import DispatchError, RunnerBackend, RunnerRef
 from chalicelib.settings import Settings
 
 BACKENDS = {
-    "recording": "chalicelib.dispatch.recording:RecordingBackend",
-    "local": "chalicelib.dispatch.local:LocalBackend",
-    "codebuild": "chalicelib.dispatch.codebuild:CodeBuildBackend",
-    "ecs": "chalicelib.dispatch.ecs:EcsBackend",
-    "ssm": "chalicelib.dispatch.ssm:SsmBackend",
+    "recording": "chalicelib.backends.recording:RecordingBackend",
+    "local": "chalicelib.backends.local:LocalBackend",
+    "codebuild": "chalicelib.backends.codebuild:CodeBuildBackend",
+    "ecs": "chalicelib.backends.ecs:EcsBackend",
+    "ssm": "chalicelib.backends.ssm:SsmBackend",
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import metric_names
-from chalicelib.dispatcher import Dispatcher
+from chalicelib.flows.dispatch import Dispatcher
 from chalicelib.githost.base import CommitState, CommitStatus, GitHost, GitHostError
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
@@ -91,7 +91,7 @@ class RunnerEventHandler:
         A runner that ends without its own "run finished" event failed, except an apply:
         the state may have changed, so the run becomes ``unknown`` until someone resolves it.
         """
-        from chalicelib.dispatch.service_events import map_service_event
+        from chalicelib.backends.service_events import map_service_event
 
         update = map_service_event(envelope)
         if update is None or not update.run_id:
