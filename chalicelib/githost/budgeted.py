@@ -14,14 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.budget.exceptions import BudgetContentionError, BudgetItemFullError
+from chalicelib.budget.ledger import BudgetLedger
+from chalicelib.budget.state import BudgetScope, PendingWrite
 from chalicelib.githost.base import CommentBehaviour, CommitStatus
-from chalicelib.store.budget import (
-    BudgetContentionError,
-    BudgetItemFullError,
-    BudgetLedger,
-    BudgetScope,
-    PendingWrite,
-)
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings

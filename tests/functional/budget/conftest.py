@@ -9,8 +9,10 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.budget.ledger import BudgetLedger
+from chalicelib.budget.state import BudgetLimits
 from chalicelib.settings import Settings
-from chalicelib.store.budget import BudgetLedger, BudgetLimits, DynamoBudgetTable, S3BodyStore
+from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
 from chalicelib.store.schema import create_tables
 from tests.unit.budget.fakes import Clock
 

@@ -11,6 +11,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
+from chalicelib.budget.state import BudgetLimits
 from chalicelib.feedback.markers import thread_marker
 from chalicelib.githost.base import CommitStatus
 from chalicelib.githost.budgeted import BudgetedGitHost
@@ -18,7 +19,6 @@ from chalicelib.githost.github import GitHub, GitHubHttp
 from chalicelib.githost.github_auth import TokenAuth
 from chalicelib.githost.local import LocalGitHost
 from chalicelib.services import Services, set_services
-from chalicelib.store.budget import BudgetLimits
 from tests.functional.budget.conftest import BudgetAws
 from tests.functional.conftest import Controller
 from tests.functional.github.fake_github import FakeGitHub

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import boto3
 
+from chalicelib.budget.state import BudgetScope
 from chalicelib.githost.base import CommitStatus
 from chalicelib.githost.budgeted import BudgetedGitHost, PrOfSha
 from chalicelib.runs.model import Run
-from chalicelib.store.budget import BudgetScope
 from chalicelib.store.runs import DynamoRunStore
 from tests.functional.budget.conftest import BudgetAws
 from tests.unit.budget.fakes import RecordingHost

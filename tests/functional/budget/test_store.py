@@ -6,16 +6,10 @@ import threading
 
 import pytest
 
-from chalicelib.store.budget import (
-    CLAIM_SECONDS,
-    IDLE_TTL_SECONDS,
-    MAX_ATTEMPTS,
-    BudgetContentionError,
-    BudgetLedger,
-    BudgetScope,
-    DynamoBudgetTable,
-    PendingWrite,
-)
+from chalicelib.budget.exceptions import BudgetContentionError
+from chalicelib.budget.ledger import CLAIM_SECONDS, MAX_ATTEMPTS, BudgetLedger
+from chalicelib.budget.state import BudgetScope, PendingWrite
+from chalicelib.store.budget import IDLE_TTL_SECONDS, DynamoBudgetTable
 from tests.functional.budget.conftest import BudgetAws
 
 REPO = "acme/infra"

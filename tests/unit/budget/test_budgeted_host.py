@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from chalicelib.budget.ledger import CLAIM_SECONDS, INLINE_BODY_BYTES, MAX_ATTEMPTS, BudgetLedger
+from chalicelib.budget.state import BudgetScope
 from chalicelib.githost.base import CommitStatus
 from chalicelib.githost.budgeted import (
     MAX_SEND_ATTEMPTS,
@@ -11,15 +13,7 @@ from chalicelib.githost.budgeted import (
     budget_enabled,
 )
 from chalicelib.settings import Settings
-from chalicelib.store.budget import (
-    CLAIM_SECONDS,
-    INLINE_BODY_BYTES,
-    MAX_ATTEMPTS,
-    BudgetLedger,
-    BudgetScope,
-    MemoryBodyStore,
-    MemoryBudgetTable,
-)
+from chalicelib.store.budget import MemoryBodyStore, MemoryBudgetTable
 from tests.unit.budget.fakes import Clock, RecordingHost
 
 REPO = "octo/infra"
@@ -318,7 +312,7 @@ def test_a_budget_item_that_would_outgrow_dynamodb_lets_the_write_through(
     rig = Rig()
     for n in range(80):
         rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
-    monkeypatch.setattr("chalicelib.store.budget.MAX_ITEM_BYTES", 2_000)
+    monkeypatch.setattr("chalicelib.budget.ledger.MAX_ITEM_BYTES", 2_000)
     assert rig.host.post_comment(REPO, 7, "y" * 1_000, thread="plan").startswith("id-")
     assert rig.state(7).pending == {}
 
