@@ -20,6 +20,8 @@ from runners.process import Completed, ProcessRunner
 ENV_TERRAFORM = "MAESTRO_TERRAFORM"
 # Terraform's own switches for unattended runs: no prompts, no "run terraform apply" hints.
 AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+# The plan file's member with the state the plan was made from (see plan_state_mark).
+PLAN_STATE_MEMBER = "tfstate"
 
 
 def find_terraform(env: Mapping[str, str] | None = None) -> str:
@@ -110,10 +112,12 @@ def state_mark(state: dict[str, Any] | None) -> dict[str, Any]:
 def plan_state_mark(plan_file: Path) -> dict[str, Any]:
     """The mark of the state a saved plan was made against, read from the plan file itself.
 
-    A plan file is a zip that carries the prior state (``tfstate-prev``; ``tfstate`` in older
-    formats), so this needs no second Terraform call and cannot race with another apply.
+    A plan file is a zip. Its ``tfstate`` member is the (refreshed) state the plan was
+    computed from and carries the serial and lineage of the stored state; ``tfstate-prev``
+    is written with serial 0 and an empty lineage by Terraform 1.0 to 1.11 and identifies
+    nothing. Reading the file needs no second Terraform call and cannot race with an apply.
     """
     with zipfile.ZipFile(plan_file) as archive:
-        names = set(archive.namelist())
-        member = next((n for n in ("tfstate-prev", "tfstate") if n in names), None)
-        return state_mark(json.loads(archive.read(member)) if member else None)
+        if PLAN_STATE_MEMBER not in archive.namelist():
+            return state_mark(None)
+        return state_mark(json.loads(archive.read(PLAN_STATE_MEMBER)))
