@@ -2,19 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from chalicelib.jobs import Pipeline
 
 CONFIG_PATH = ".gitops.yml"
 Backend = Literal["local", "codebuild", "ecs", "ssm", "github-actions"]
 
+MAX_CONFIG_BYTES = 256 * 1024  # a real .gitops.yml is a few KiB; above this, refuse
+MAX_DEPTH = 32  # nesting of mappings and sequences
+MAX_NODES = 50_000  # scalars and collections once aliases are expanded (no "billion laughs")
+# libyaml's safe loader where the wheel carries it: about ten times faster than pure Python.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class ConfigError(Exception):
     """``.gitops.yml`` is not valid; the message names the field."""
+
+
+def repo_relative(value: str) -> str:
+    """A path inside the checkout: relative, no ``..``, no NUL, no backslash.
+
+    The runner checks the resolved path again (symlinks) before it uses it.
+
+    >>> repo_relative("terraform/infra")
+    'terraform/infra'
+    """
+    if not value or "\x00" in value or "\\" in value:
+        raise ValueError("must be a non-empty path without NUL or backslash")
+    if value.startswith("/") or value.startswith("~"):
+        raise ValueError(f"must be relative to the repository root, not {value!r}")
+    if ".." in value.split("/"):
+        raise ValueError(f"must stay inside the repository: {value!r} has a '..' segment")
+    return value
+
+
+RepoPath = Annotated[str, AfterValidator(repo_relative)]
+# A subset of what Terraform accepts (``name == url.PathEscape(name)``) that is also a safe
+# file name: local mode names the state file after the workspace.
+WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,89}$")
+WorkspaceName = Annotated[str, Field(pattern=WORKSPACE_NAME.pattern)]
+# An image repository as registries accept it (the distribution reference grammar, no host).
+_IMAGE_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+ImageName = Annotated[str, Field(pattern=rf"^{_IMAGE_PART}(?:/{_IMAGE_PART})*$")]
+# Appended to ``http://127.0.0.1`` on the host: a path only, never "@host" or "//host".
+_URL_CHARS = r"A-Za-z0-9._~!$&'()*+,;=:%-"
+HealthPath = Annotated[str, Field(pattern=rf"^/(?:[{_URL_CHARS}][/{_URL_CHARS}]*)?$")]
 
 
 class _Strict(BaseModel):
@@ -33,21 +77,21 @@ class PipelineSettings(_Strict):
 
 
 class TerraformSettings(_Strict):
-    dir: str = "terraform/infra"
-    workspace: str = "default"
+    dir: RepoPath = "terraform/infra"
+    workspace: WorkspaceName = "default"
     feature_branch: str = "infra_features"
     main_branch: str = "infra_main"
 
 
 class ImageSettings(_Strict):
-    name: str
-    context: str
-    dockerfile: str = "Dockerfile"
+    name: ImageName
+    context: RepoPath
+    dockerfile: RepoPath = "Dockerfile"  # relative to ``context``
 
 
 class ApplicationSettings(_Strict):
-    dir: str = "app"
-    compose_file: str = "app/docker-compose.yml"
+    dir: RepoPath = "app"
+    compose_file: RepoPath = "app/docker-compose.yml"
     integration_branch: str = "integration"
     deployment_branch: str = "deployment"
     images: list[ImageSettings] = Field(
@@ -56,11 +100,11 @@ class ApplicationSettings(_Strict):
             ImageSettings(name="maestrops/frontend", context="app/frontend"),
         ]
     )
-    health_path: str = "/api/health"
+    health_path: HealthPath = "/api/health"
 
 
 class AnsibleSettings(_Strict):
-    playbook: str = "ansible/monitoring.yml"
+    playbook: RepoPath = "ansible/monitoring.yml"
 
 
 class ForkSettings(_Strict):
@@ -126,16 +170,22 @@ class GitOpsConfig(_Strict):
         return self.pipelines.get(pipeline, PipelineSettings())
 
 
-def parse_config(text: str | None) -> GitOpsConfig:
+def parse_config(text: str | bytes | None) -> GitOpsConfig:
     """Parse ``.gitops.yml``; ``None`` (no file) gives the defaults.
+
+    Every problem with the file is a ``ConfigError`` naming it: invalid YAML or fields,
+    bytes that are not UTF-8, more than ``MAX_CONFIG_BYTES``, nesting deeper than
+    ``MAX_DEPTH`` or more than ``MAX_NODES`` nodes once aliases are expanded.
 
     >>> parse_config("terraform: {dir: infra}").terraform.dir
     'infra'
     """
+    text = _as_text(text)
     if text is None or not text.strip():
         return GitOpsConfig()
     try:
-        data = yaml.safe_load(text)
+        _check_shape(text)
+        data = yaml.load(text, Loader=_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{CONFIG_PATH} is not valid YAML: {exc}") from None
     if data is None:  # only comments
@@ -146,6 +196,56 @@ def parse_config(text: str | None) -> GitOpsConfig:
         return GitOpsConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except RecursionError:  # the shape check makes this unreachable; kept as a last guard
+        raise ConfigError(f"{CONFIG_PATH} is nested too deeply") from None
+
+
+def _as_text(text: str | bytes | None) -> str | None:
+    """The file's text, refused above the size cap or when its bytes are not UTF-8."""
+    if text is None:
+        return None
+    try:
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        size = len(data)
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"{CONFIG_PATH} is {size} bytes; the limit is {MAX_CONFIG_BYTES} bytes"
+            )
+        return text if isinstance(text, str) else data.decode("utf-8")
+    except UnicodeError as exc:  # bytes that are not UTF-8, or lone surrogates in a str
+        raise ConfigError(f"{CONFIG_PATH} is not UTF-8 text: {exc.reason} at {exc.start}") from None
+
+
+def _check_shape(text: str) -> None:
+    """Refuse deep nesting and alias bombs from the event stream, before building anything.
+
+    Composing nodes recurses: 100,000 nested ``[`` crash libyaml's loader (a segfault, not an
+    exception) and exhaust Python's stack in the pure loader. The event parser does not
+    recurse, and stopping at the first event too deep keeps this check cheap.
+    """
+    sizes: dict[str, int] = {}  # anchor -> nodes it stands for
+    open_: list[tuple[str | None, int]] = []  # (anchor, node count at start)
+    nodes = 0
+    for event in yaml.parse(text, Loader=_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            open_.append((event.anchor, nodes))
+            nodes += 1
+            if len(open_) > MAX_DEPTH:
+                raise ConfigError(f"{CONFIG_PATH} is nested deeper than {MAX_DEPTH} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            anchor, start = open_.pop()
+            if anchor:
+                sizes[anchor] = nodes - start
+        elif isinstance(event, yaml.ScalarEvent):
+            nodes += 1
+            if event.anchor:
+                sizes[event.anchor] = 1
+        elif isinstance(event, yaml.AliasEvent):
+            nodes += sizes.get(event.anchor or "", 1)
+        if nodes > MAX_NODES:
+            raise ConfigError(
+                f"{CONFIG_PATH} has more than {MAX_NODES} values once its aliases are expanded"
+            )
 
 
 def _describe(exc: ValidationError) -> str:
