@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from chalicelib.settings import Settings
@@ -16,9 +15,7 @@ DUMMY_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-QUEUE_NAME = "maestrops-events.fifo"
-DLQ_NAME = "maestrops-events-dlq.fifo"
-MAX_RECEIVES = 3
+MAX_RECEIVES = 3  # like the SQS redrive policy in AWS: then the message goes aside
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -53,28 +50,20 @@ class EmbeddedAws:
         self.server.stop()
 
 
-def bootstrap_resources(settings: Settings, webhook_secret: str | None) -> tuple[Settings, str]:
-    """Create tables, queue and DLQ, bucket and secret; returns settings with the queue URL."""
+def bootstrap_resources(settings: Settings, webhook_secret: str) -> Settings:
+    """In moto: the bucket, the webhook secret, and the tables a write budget would use.
+
+    The event queue, runs, leases and idempotency records are not here but in the data
+    dir (``chalicelib.local.controller.LocalState``): moto forgets everything on exit.
+    """
     import boto3
 
     from chalicelib.store.schema import create_tables
 
     create_tables(boto3.client("dynamodb"), settings.table, settings.idempotency_table)
-    sqs = boto3.client("sqs")
-    fifo = {"FifoQueue": "true"}
-    dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes=fifo)["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
-    redrive = {
-        "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
-        "maxReceiveCount": str(MAX_RECEIVES),
-    }
-    queue_url = sqs.create_queue(
-        QueueName=QUEUE_NAME,
-        Attributes={**fifo, "RedrivePolicy": json.dumps(redrive), "VisibilityTimeout": "2"},
-    )["QueueUrl"]
     boto3.client("s3").create_bucket(Bucket=settings.artifacts_bucket)
-    secret = webhook_secret or secrets.token_hex(20)
     boto3.client("secretsmanager").create_secret(
-        Name=settings.webhook_secret_name, SecretString=secret
+        Name=settings.webhook_secret_name, SecretString=webhook_secret
     )
-    return settings.model_copy(update={"queue_url": queue_url}), secret
+    queue = Path(settings.local_data_dir or ".") / "state" / "queue.db"
+    return settings.model_copy(update={"queue_url": f"sqlite://{queue}"})

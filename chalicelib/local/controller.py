@@ -1,10 +1,23 @@
-"""``maestro serve``: moto, the Chalice app on loopback, and the local event loop."""
+"""``maestro serve``: the Chalice app on loopback, the local event loop, and their state.
+
+What must survive a restart lives on disk under the data dir (``state/``: runs, counters,
+leases and idempotency records in ``maestro.db``, the event queue in ``queue.db``; the
+runners' event files in ``events/``; the webhook secret and API token in ``secrets.json``),
+so ``maestro serve`` stopped and started again on the same data dir carries on where it
+was. moto, on loopback, stands in for the AWS services the runners and feedback still call
+(S3 artifacts, Secrets Manager, SSM); it keeps nothing that must outlive the process.
+
+``stop`` (also on SIGTERM) ends every child process: the runners (each in a process group
+of its own, with its Terraform), ``docker-registry``, and the servers' threads.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 import warnings
@@ -12,9 +25,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chalicelib.local.aws import EmbeddedAws, bootstrap_resources
+from chalicelib.local.aws import MAX_RECEIVES, EmbeddedAws, bootstrap_resources
 from chalicelib.local.loop import LocalEventLoop
+from chalicelib.local.processes import children, stop_children
 from chalicelib.settings import Settings
+
+QUEUE_VISIBILITY_SECONDS = 2.0  # a failed message is received again this much later
+
+
+@dataclass
+class LocalState:
+    """local mode's durable stores, opened on ``<data_dir>/state``."""
+
+    store: Any
+    lock_store: Any
+    persistence: Any
+    queue: Any
+    databases: list[Any]
+
+    @classmethod
+    def open(cls, data_dir: Path) -> LocalState:
+        from chalicelib.queue.sqlite import SqliteQueue
+        from chalicelib.store.sqlite_db import SqliteDatabase
+        from chalicelib.store.sqlite_idempotency import SqlitePersistenceLayer
+        from chalicelib.store.sqlite_locks import SqliteLockStore
+        from chalicelib.store.sqlite_runs import SqliteRunStore
+
+        state = data_dir / "state"
+        main = SqliteDatabase(state / "maestro.db")
+        deliveries = SqliteDatabase(state / "idempotency.db")
+        queue = SqliteQueue(
+            state / "queue.db",
+            visibility_seconds=QUEUE_VISIBILITY_SECONDS,
+            max_receives=MAX_RECEIVES,
+        )
+        return cls(
+            store=SqliteRunStore(main),
+            lock_store=SqliteLockStore(main),
+            persistence=SqlitePersistenceLayer(deliveries),
+            queue=queue,
+            databases=[main, deliveries, queue],
+        )
+
+    def close(self) -> None:
+        for database in self.databases:
+            database.close()
 
 
 @dataclass
@@ -25,28 +80,34 @@ class LocalController:
     backend: str = "local"
     aws: EmbeddedAws | None = None
     loop: LocalEventLoop | None = None
+    state: LocalState | None = None
     webhook_secret: str = ""
     api_token: str = ""
     settings: Settings | None = None
     _http: object = None
     _http_thread: threading.Thread | None = None
     _registry: Any = None
+    _previous_handlers: dict[int, Any] = field(default_factory=dict)
+    _children_before: list[int] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self) -> LocalController:
+    def start(self, loop: bool = True) -> LocalController:
+        """Start everything; ``loop=False`` leaves the event loop to ``start_loop`` (tests)."""
         self.data_dir = self.data_dir.resolve()
         (self.data_dir / "events").mkdir(parents=True, exist_ok=True)
+        self._handle_sigterm()
+        self._children_before = children()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's and chalice's access logs
         self.aws = EmbeddedAws.start(self.host)
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ["MAESTRO_API_AUTH"] = "token"
         warnings.filterwarnings("ignore", message="Couldn't determine the remaining time left")
-        self.api_token = os.environ.get("MAESTRO_API_TOKEN") or secrets.token_hex(16)
+        self.webhook_secret, self.api_token = local_secrets(self.data_dir)
         settings = Settings.from_env().model_copy(
             update={
                 "allowed_repos": Settings.from_env().allowed_repos or ["*"],
@@ -57,17 +118,26 @@ class LocalController:
                 "public_url": self.url,
             }
         )
-        settings, self.webhook_secret = bootstrap_resources(
-            settings, os.environ.get("MAESTRO_WEBHOOK_SECRET")
-        )
-        self.settings = settings
+        self.settings = bootstrap_resources(settings, self.webhook_secret)
+        self.state = LocalState.open(self.data_dir)
         self._start_registry()
         self._find_provider_mirror()
-        self._install_services(settings)
+        self._install_services(self.settings, self.state)
         self._start_http()
-        self.loop = LocalEventLoop(settings.queue_url, self.data_dir / "events")
-        self.loop.start()
+        self.loop = LocalEventLoop(self.state.queue, self.data_dir / "events")
+        if loop:
+            self.start_loop()
         return self
+
+    def start_loop(self) -> None:
+        assert self.loop is not None, "start() first"
+        self.loop.start()
+
+    def _handle_sigterm(self) -> None:
+        """SIGTERM ends ``maestro serve`` like Ctrl-C does: through ``stop``, children too."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        self._previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _exit_on_signal)
 
     def _start_registry(self) -> None:
         """Debian's docker-registry on loopback, where the image step pushes in local mode."""
@@ -90,10 +160,19 @@ class LocalController:
             os.environ[ENV_MIRRORS] = str(mirror)
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
-    def _install_services(self, settings: Settings) -> None:
+    def _install_services(self, settings: Settings, state: LocalState) -> None:
+        from chalicelib.locks.gate import LockGate
         from chalicelib.services import Services, set_services
 
-        set_services(Services(settings))
+        services = Services(
+            settings, store=state.store, persistence=state.persistence, queue=state.queue
+        )
+
+        def pr_status(repo: str, pr: int) -> str | None:  # the Git host is built only when asked
+            return services.githost.pull_request_status(repo, pr)
+
+        services.locks = LockGate(state.lock_store, state.store, pr_status=pr_status)
+        set_services(services)
 
     def _start_http(self) -> None:
         from chalice.config import Config
@@ -111,15 +190,67 @@ class LocalController:
         self._http_thread.start()
 
     def stop(self) -> None:
-        if self.loop:
-            self.loop.stop()
-        if self._http is not None:
-            self._http.server.shutdown()  # type: ignore[attr-defined]
-            self._http.server.server_close()  # type: ignore[attr-defined]
-        if self.aws:
-            self.aws.stop()
-        if self._registry is not None:
-            self._registry.stop()
+        """Stop serving, end every child process, close the state; safe to call twice."""
+        ignoring = _ignore_sigterm()  # a second SIGTERM must not cut the cleanup short
+        try:
+            if self.loop:
+                self.loop.stop()
+            if self._http is not None:
+                self._http.server.shutdown()  # type: ignore[attr-defined]
+                self._http.server.server_close()  # type: ignore[attr-defined]
+                self._http = None
+            if self._registry is not None:
+                self._registry.stop()
+                self._registry = None
+            stop_children(spare=self._children_before)
+            if self.aws:
+                self.aws.stop()
+                self.aws = None
+            if self.state is not None:
+                from chalicelib.services import set_services
+
+                set_services(None)
+                self.state.close()
+                self.state = None
+        finally:
+            _restore(ignoring)
+            for signum, handler in self._previous_handlers.items():
+                signal.signal(signum, handler)
+            self._previous_handlers.clear()
+
+
+def local_secrets(data_dir: Path) -> tuple[str, str]:
+    """The webhook secret and API token: from the environment, else kept in the data dir.
+
+    A restart on the same data dir keeps both, so GitHub's webhook and the scripts holding
+    the token keep working. The file is readable by its owner only.
+    """
+    path = data_dir / "secrets.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    webhook = os.environ.get("MAESTRO_WEBHOOK_SECRET") or kept.get("webhook_secret")
+    token = os.environ.get("MAESTRO_API_TOKEN") or kept.get("api_token")
+    webhook = webhook or secrets.token_hex(20)
+    token = token or secrets.token_hex(16)
+    if kept != {"webhook_secret": webhook, "api_token": token}:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"webhook_secret": webhook, "api_token": token}, out)
+    return webhook, token
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _ignore_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _restore(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _as_local_app(app):
@@ -132,9 +263,9 @@ def _as_local_app(app):
 
 
 def _quiet_handler():
-    from chalice.local import ChaliceRequestHandler
+    from chalicelib.api.local_gateway import ContractRequestHandler
 
-    class QuietHandler(ChaliceRequestHandler):
+    class QuietHandler(ContractRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             """Access logs stay out of the terminal; the controller logs what matters."""
 

@@ -1,7 +1,10 @@
-"""Feeds the handlers Lambda would call: SQS messages, runner events, the reaper.
+"""Feeds the handlers Lambda would call: queued events, runner events, the schedules.
 
 It calls the very functions app.py registers (``dispatch_events``, ``on_runner_event``,
-``reap_stuck_runs``), with events shaped as AWS shapes them.
+``reap_stuck_runs``), with events shaped as AWS shapes them. Everything it reads is on disk
+(the queue's file, the runners' event files), so what arrived while the controller was down
+is handled when it comes back: a message received but not deleted returns after the queue's
+visibility timeout, and a runner's event file is renamed ``.done`` only once handled.
 """
 
 from __future__ import annotations
@@ -13,22 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.observability import logger
+from chalicelib.queue.consumer import QueueConsumer, ReceivedMessage
 
 REAP_EVERY_SECONDS = 30.0
+MAX_EVENT_ATTEMPTS = 5
 
 
 class LocalEventLoop:
-    def __init__(self, queue_url: str, events_dir: Path, poll_seconds: float = 0.05) -> None:
-        import boto3
-
-        self._sqs = boto3.client("sqs")
-        self._queue_url = queue_url
+    def __init__(self, queue: QueueConsumer, events_dir: Path, poll_seconds: float = 0.05) -> None:
+        self._queue = queue
         self._events_dir = events_dir
         self._poll = poll_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_reap = time.monotonic()
-        self.busy = threading.Event()
+        self._event_failures: dict[Path, int] = {}
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="maestro-local-loop", daemon=True)
@@ -53,27 +55,36 @@ class LocalEventLoop:
     def pump_queue(self) -> int:
         from chalicelib.workers import dispatch_events
 
-        messages = self._sqs.receive_message(
-            QueueUrl=self._queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-        ).get("Messages", [])
+        messages = self._queue.receive(10)
         if not messages:
             return 0
-        result = dispatch_events({"Records": [sqs_record(m) for m in messages]}, None)
+        result = dispatch_events({"Records": [lambda_record(m) for m in messages]}, None)
         failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         for message in messages:
-            if message["MessageId"] not in failed:  # failures come back, then go to the DLQ
-                self._sqs.delete_message(
-                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+            if message.message_id not in failed:  # failures come back, then go aside
+                self._queue.delete(message.receipt)
         return len(messages)
 
     def pump_runner_events(self) -> int:
+        """Hand each runner event file to ``on_runner_event``, oldest sequence first.
+
+        A file is renamed ``.done`` once handled; one that fails ``MAX_EVENT_ATTEMPTS`` times
+        is renamed ``.failed`` so that it cannot stop the others.
+        """
         from chalicelib.workers import on_runner_event
 
         handled = 0
         for path in sorted(self._events_dir.glob("*/*.json")):
-            envelope = json.loads(path.read_text())
-            on_runner_event(_cw_event(envelope), None)
+            try:
+                on_runner_event(_cw_event(json.loads(path.read_text())), None)
+            except Exception:
+                attempts = self._event_failures.get(path, 0) + 1
+                self._event_failures[path] = attempts
+                logger.exception("runner event %s failed (attempt %d)", path.name, attempts)
+                if attempts >= MAX_EVENT_ATTEMPTS:
+                    path.rename(path.with_suffix(".failed"))
+                    self._event_failures.pop(path, None)
+                continue
             path.rename(path.with_suffix(".done"))
             handled += 1
         return handled
@@ -103,6 +114,18 @@ def sqs_record(message: dict[str, Any]) -> dict[str, Any]:
         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:maestrops-events.fifo",
         "awsRegion": "us-east-1",
     }
+
+
+def lambda_record(message: ReceivedMessage) -> dict[str, Any]:
+    """A message of the local queue as Lambda's SQS event shapes its records."""
+    return sqs_record(
+        {
+            "MessageId": message.message_id,
+            "ReceiptHandle": message.receipt,
+            "Body": message.body,
+            "Attributes": message.attributes,
+        }
+    )
 
 
 def _cw_event(envelope: dict[str, Any]) -> dict[str, Any]:
