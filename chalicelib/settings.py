@@ -43,7 +43,7 @@ class Settings(BaseModel):
         return cls.model_validate(values)
 
     def is_repo_allowed(self, repo: str) -> bool:
-        return any(fnmatch.fnmatchcase(repo, pattern) for pattern in self.allowed_repos)
+        return any(repo_matches(repo, pattern) for pattern in self.allowed_repos)
 
     def run_url(self, run_id: str) -> str:
         return f"{self.public_url.rstrip('/')}/runs/{run_id}"
@@ -66,6 +66,22 @@ _VARIABLES = {
     "repos_dir": "MAESTRO_REPOS_DIR",
     "region": "AWS_REGION",
 }
+
+
+def repo_matches(repo: str, pattern: str) -> bool:
+    """Match ``owner/name`` against an allow-list glob, one path segment at a time.
+
+    ``*`` alone allows every repository; otherwise a wildcard never crosses ``/``.
+
+    >>> repo_matches("team-a/svc", "team-*/svc"), repo_matches("team-a/b/svc", "team-*/svc")
+    (True, False)
+    """
+    if pattern == "*":
+        return True
+    segments, globs = repo.split("/"), pattern.split("/")
+    return len(segments) == len(globs) and all(
+        fnmatch.fnmatchcase(segment, glob) for segment, glob in zip(segments, globs, strict=True)
+    )
 
 
 def _split_globs(raw: str) -> list[str]:

@@ -7,7 +7,36 @@ optional here (the tests run these models over every example of ``@octokit/webho
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel
+
+# GitHub's rules: an owner is alphanumerics and single inner hyphens, at most 39 characters;
+# a repository name is letters, digits, ".", "_" and "-", at most 100, never "." or "..".
+_OWNER = re.compile(r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,38}")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+
+def valid_full_name(value: str) -> str:
+    """``owner/name`` as GitHub allows it; anything else never reaches a path or a glob.
+
+    >>> valid_full_name("octo-org/hello.world")
+    'octo-org/hello.world'
+    """
+    owner, slash, name = value.partition("/")
+    if (
+        not slash
+        or not _OWNER.fullmatch(owner)
+        or len(owner) > 39
+        or not _NAME.fullmatch(name)
+        or name in (".", "..")
+    ):
+        raise ValueError(f"not a GitHub repository name (owner/name): {value[:120]!r}")
+    return value
+
+
+FullName = Annotated[str, AfterValidator(valid_full_name)]
 
 
 class Account(BaseModel):
@@ -15,7 +44,7 @@ class Account(BaseModel):
 
 
 class Repository(BaseModel):
-    full_name: str
+    full_name: FullName
     clone_url: str | None = None
     fork: bool = False
     default_branch: str | None = None
@@ -39,7 +68,7 @@ class PushEvent(BaseModel):
 
 
 class BranchRepository(BaseModel):
-    full_name: str
+    full_name: FullName
 
 
 class Branch(BaseModel):

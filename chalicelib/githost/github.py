@@ -256,7 +256,12 @@ class GitHub:
             allow=(404,),
         )
         if response.status == 200:
-            return response.data.decode("utf-8")
+            try:
+                return response.data.decode("utf-8")
+            except UnicodeDecodeError as exc:  # a failed run naming the file, not a poison message
+                raise GitHostError(
+                    f"{path} at {sha[:12]} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+                ) from None
         commit = self.http.request("GET", f"{base}/commits/{sha}", allow=(404, 422))
         if commit.status != 200:
             raise ShaNotFoundError(f"{repo} has no commit {sha}")

@@ -12,6 +12,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chalicelib.events.models import valid_full_name
 from chalicelib.githost.base import (
     CommentBehaviour,
     CommitStatus,
@@ -31,13 +32,22 @@ class LocalGitHost:
         git_dir = self._repo_dir(repo)
         if not sha or self._git(git_dir, "cat-file", "-e", f"{sha}^{{commit}}").returncode != 0:
             raise ShaNotFoundError(f"{repo} has no commit {sha!r}")
-        shown = self._git(git_dir, "show", f"{sha}:{path}")
-        return shown.stdout if shown.returncode == 0 else None
+        shown = subprocess.run(
+            ["git", "-C", str(git_dir), "show", f"{sha}:{path}"], capture_output=True, check=False
+        )
+        if shown.returncode != 0:
+            return None
+        try:
+            return shown.stdout.decode("utf-8")
+        except UnicodeDecodeError as exc:  # a failed run naming the file, not a poison message
+            raise GitHostError(
+                f"{path} at {sha[:12]} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+            ) from None
 
     def post_comment(
         self, repo: str, pr: int, body: str, *, thread: str, behaviour: CommentBehaviour = "update"
     ) -> str:
-        folder = self._outbox / repo / "comments"
+        folder = self._box(repo) / "comments"
         folder.mkdir(parents=True, exist_ok=True)
         comment_id = f"{pr}-{thread}"
         (folder / f"{comment_id}.md").write_text(body, encoding="utf-8")
@@ -61,7 +71,7 @@ class LocalGitHost:
         mergeable: bool = True,
         status: str = "open",
     ) -> None:
-        folder = self._outbox / repo / "pulls"
+        folder = self._box(repo) / "pulls"
         folder.mkdir(parents=True, exist_ok=True)
         data: dict[str, object] = {"sha": head.sha, "head": head.head_branch}
         data["base"] = head.base_branch
@@ -84,7 +94,7 @@ class LocalGitHost:
         return self.repository_role(repo, user) in ("write", "maintain", "admin")
 
     def repository_role(self, repo: str, user: str) -> str:
-        path = self._outbox / repo / "collaborators.json"
+        path = self._box(repo) / "collaborators.json"
         if not path.exists():
             return "admin"  # local mode: whoever can reach the controller is trusted
         roles = json.loads(path.read_text(encoding="utf-8"))
@@ -94,20 +104,27 @@ class LocalGitHost:
         self._log(repo, {"kind": "reaction", "comment_id": comment_id, "content": content})
 
     def _pull(self, repo: str, pr: int) -> dict[str, object]:
-        path = self._outbox / repo / "pulls" / f"{pr}.json"
+        path = self._box(repo) / "pulls" / f"{pr}.json"
         if not path.exists():
             raise GitHostError(f"no pull request #{pr} recorded for {repo} (expected {path})")
         return json.loads(path.read_text(encoding="utf-8"))
 
     def _log(self, repo: str, record: dict[str, object]) -> None:
-        folder = self._outbox / repo
+        folder = self._box(repo)
         folder.mkdir(parents=True, exist_ok=True)
         record = {"at": datetime.now(UTC).isoformat(), **record}
         with (folder / "outbox.jsonl").open("a", encoding="utf-8") as log:
             log.write(json.dumps(record) + "\n")
 
+    def _box(self, repo: str) -> Path:
+        """The outbox folder of ``repo``; a name that is not ``owner/name`` never gets one."""
+        folder = self._outbox / _checked_name(repo)
+        if not folder.resolve().is_relative_to(self._outbox.resolve()):
+            raise GitHostError(f"the outbox of {repo!r} would leave {self._outbox}")
+        return folder
+
     def _repo_dir(self, repo: str) -> Path:
-        git_dir = self._repos / repo
+        git_dir = self._repos / _checked_name(repo)
         if ".." in Path(repo).parts or (not (git_dir / ".git").exists() and not git_dir.is_dir()):
             raise GitHostError(f"no local repository for {repo} under {self._repos}")
         return git_dir
@@ -117,3 +134,10 @@ class LocalGitHost:
         return subprocess.run(
             ["git", "-C", str(git_dir), *args], capture_output=True, text=True, check=False
         )
+
+
+def _checked_name(repo: str) -> str:
+    try:
+        return valid_full_name(repo)
+    except ValueError as exc:
+        raise GitHostError(str(exc)) from None
