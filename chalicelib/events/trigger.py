@@ -11,6 +11,8 @@ from chalicelib.events.models import IssueCommentEvent, PullRequestEvent, PushEv
 
 SUPPORTED_EVENTS = ("push", "pull_request", "issue_comment")
 BRANCH_REF_PREFIX = "refs/heads/"
+# The ``after`` of a push that deletes its ref: no commit, nothing to read or run.
+ZERO_SHA = "0" * 40
 
 EventName = Literal["push", "pull_request", "issue_comment"]
 
@@ -74,7 +76,7 @@ def _from_push(delivery_id: str, push: PushEvent) -> Trigger:
         clone_url=push.repository.clone_url,
         sha=push.after,
         branch=_branch_name(push.ref),
-        deleted=push.deleted,
+        deleted=push.deleted or push.after == ZERO_SHA,
         sender=push.sender.login if push.sender else None,
         commit_message=head.message if head else "",
         commit_time=head.timestamp if head else None,

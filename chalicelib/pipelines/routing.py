@@ -44,8 +44,26 @@ class RoutingDecision(BaseModel):
         return cls(ignored=reason)
 
 
+def ignored_before_config(trigger: Trigger) -> str | None:
+    """Why ``trigger`` starts nothing whatever ``.gitops.yml`` says, or None.
+
+    A push that deletes a branch or tag points at sha ``000…0``: there is no config to read
+    and nothing to run, so the controller ignores it before reading anything.
+
+    >>> ignored_before_config(Trigger(delivery_id="d", event="push", repo="o/r",
+    ...                               sha="0" * 40, branch="old", deleted=True))
+    'branch old deleted'
+    """
+    if trigger.event == "push" and trigger.deleted:
+        return f"branch {trigger.branch} deleted" if trigger.branch else "tag deleted"
+    return None
+
+
 def route(trigger: Trigger, config: GitOpsConfig) -> RoutingDecision:
     """Decide what ``trigger`` starts under ``config``."""
+    early = ignored_before_config(trigger)
+    if early is not None:
+        return RoutingDecision.ignore(early)
     if trigger.event == "push":
         decision = _route_push(trigger, config)
     elif trigger.event == "pull_request":
@@ -69,8 +87,6 @@ def _drop_disabled(decision: RoutingDecision, config: GitOpsConfig) -> RoutingDe
 def _route_push(trigger: Trigger, config: GitOpsConfig) -> RoutingDecision:
     if trigger.branch is None:
         return RoutingDecision.ignore("push of a tag, not a branch")
-    if trigger.deleted:
-        return RoutingDecision.ignore(f"branch {trigger.branch} deleted")
     if trigger.branch == config.terraform.feature_branch:
         return _one(Pipeline.TERRAFORM_VALIDATE, trigger, "push to the infra feature branch")
     if trigger.branch == config.application.integration_branch:
@@ -134,8 +150,12 @@ def _one(pipeline: Pipeline, trigger: Trigger, reason: str) -> RoutingDecision:
     return RoutingDecision(requests=[request])
 
 
-def chained_pipelines(pipeline: Pipeline, succeeded: bool) -> list[Pipeline]:
-    """Pipelines that start when a run of ``pipeline`` ends."""
-    if succeeded and pipeline == Pipeline.TERRAFORM_APPLY:
-        return [Pipeline.ANSIBLE_MONITORING]
-    return []
+def chained_pipelines(pipeline: Pipeline, succeeded: bool, config: GitOpsConfig) -> list[Pipeline]:
+    """Pipelines that start when a run of ``pipeline`` ends, minus those ``config`` disables.
+
+    >>> off = GitOpsConfig.model_validate({"pipelines": {"ansible-monitoring": {"enabled": False}}})
+    >>> chained_pipelines(Pipeline.TERRAFORM_APPLY, True, off)
+    []
+    """
+    chained = [Pipeline.ANSIBLE_MONITORING] if pipeline == Pipeline.TERRAFORM_APPLY else []
+    return [p for p in chained if succeeded and config.pipeline(p).enabled]

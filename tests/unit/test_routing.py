@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
-from chalicelib.events.trigger import Trigger
+from chalicelib.events.trigger import Trigger, trigger_from_payload
 from chalicelib.jobs import COMPOSE_COMMIT_MARKER, Pipeline
 from chalicelib.pipelines.config import ConfigError, GitOpsConfig, parse_config
-from chalicelib.pipelines.routing import chained_pipelines, route
+from chalicelib.pipelines.routing import chained_pipelines, ignored_before_config, route
+from chalicelib.pipelines.steps import steps_for
 
 SHA = "a" * 40
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def push(branch: str | None, message: str = "change", deleted: bool = False) -> Trigger:
@@ -124,9 +129,30 @@ def test_closed_pr_releases_its_locks() -> None:
 
 
 def test_apply_chains_monitoring_only_on_success() -> None:
-    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, True) == [Pipeline.ANSIBLE_MONITORING]
-    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, False) == []
-    assert chained_pipelines(Pipeline.TERRAFORM_PLAN, True) == []
+    config = GitOpsConfig()
+    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, True, config) == [
+        Pipeline.ANSIBLE_MONITORING
+    ]
+    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, False, config) == []
+    assert chained_pipelines(Pipeline.TERRAFORM_PLAN, True, config) == []
+
+
+def test_a_disabled_pipeline_is_never_chained() -> None:
+    config = parse_config("pipelines: {ansible-monitoring: {enabled: false}}")
+    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, True, config) == []
+    other = parse_config("pipelines: {terraform-plan: {enabled: false}}")
+    assert chained_pipelines(Pipeline.TERRAFORM_APPLY, True, other) == [Pipeline.ANSIBLE_MONITORING]
+
+
+@pytest.mark.parametrize("branch", ["infra_features", "integration", "infra_main", None])
+def test_deleting_a_ref_starts_nothing_before_any_config_is_read(branch: str | None) -> None:
+    deleted = push(branch, deleted=True).model_copy(update={"sha": "0" * 40})
+    expected = f"branch {branch} deleted" if branch else "tag deleted"
+    assert ignored_before_config(deleted) == expected
+    decision = route(deleted, GitOpsConfig())
+    assert decision.requests == [] and decision.ignored == expected
+    assert ignored_before_config(push("infra_features")) is None
+    assert ignored_before_config(pr("closed", "infra_features", "infra_main", True)) is None
 
 
 @pytest.mark.parametrize(
@@ -157,3 +183,42 @@ def test_missing_or_empty_config_gives_the_seed_defaults() -> None:
             ("infra_features", "infra_main"),
             ("integration", "deployment"),
         }
+
+
+def _octokit_deletions() -> list[dict]:
+    """GitHub's own push payloads of a deleted ref (``deleted: true``, after ``000…0``)."""
+    index = ROOT / "node_modules" / "@octokit" / "webhooks-examples" / "api.github.com"
+    if not (index / "index.json").is_file():
+        pytest.fail("@octokit/webhooks-examples is not installed: run `make setup`")
+    events = json.loads((index / "index.json").read_text())
+    pushes = [
+        example for event in events if event["name"] == "push" for example in event["examples"]
+    ]
+    return [example for example in pushes if example["deleted"]]
+
+
+def test_real_deletion_pushes_of_branches_and_tags_are_ignored() -> None:
+    deletions = _octokit_deletions()
+    assert deletions and all(d["after"] == "0" * 40 for d in deletions)
+    for payload in deletions:
+        for ref, expected in (("refs/tags/v1", "tag deleted"), ("refs/heads/integration", None)):
+            body = json.dumps({**payload, "ref": ref}).encode()
+            trigger = trigger_from_payload("push", "d-del", body)
+            assert trigger.deleted and trigger.sha == "0" * 40
+            reason = ignored_before_config(trigger)
+            assert reason == (expected or "branch integration deleted")
+    # A payload that only says so through ``after`` (no ``deleted`` field) is a deletion too.
+    bare = {k: v for k, v in deletions[0].items() if k != "deleted"}
+    bare["ref"] = "refs/heads/infra_features"
+    trigger = trigger_from_payload("push", "d-bare", json.dumps(bare).encode())
+    assert ignored_before_config(trigger) == "branch infra_features deleted"
+
+
+def test_apply_builds_an_inventory_only_for_an_enabled_monitoring() -> None:
+    kinds = [s.kind for s in steps_for(Pipeline.TERRAFORM_APPLY, GitOpsConfig())]
+    assert kinds == ["terraform_init", "terraform_apply", "terraform_output", "inventory"]
+    off = parse_config("pipelines: {ansible-monitoring: {enabled: false}}")
+    kinds = [s.kind for s in steps_for(Pipeline.TERRAFORM_APPLY, off)]
+    assert kinds == ["terraform_init", "terraform_apply", "terraform_output"]
+    monitoring = [s.kind for s in steps_for(Pipeline.ANSIBLE_MONITORING, GitOpsConfig())]
+    assert monitoring.index("inventory") < monitoring.index("ansible_playbook")
