@@ -101,6 +101,7 @@ __all__ = [
     "Callback",
     "JobSpec",
     "Pipeline",
+    "RunOutcome",
     "RunnerEvent",
     "StepResult",
     "StepSpec",
@@ -108,6 +109,10 @@ __all__ = [
 ]
 
 StepStatus = Literal["succeeded", "failed", "skipped"]
+# What a successful run achieved: ``nothing-done`` when every step that acts (all but the
+# preparation steps init, output, inventory) was skipped, e.g. a deploy with no container
+# engine. The run still succeeded; the controller must not report it as done.
+RunOutcome = Literal["done", "nothing-done"]
 
 
 class StepResult(BaseModel):
@@ -130,6 +135,8 @@ class RunnerEvent(BaseModel):
     step: StepResult | None = None
     failed_step: str | None = None
     reason: str | None = None  # why the run failed where no step result says (the checkout)
+    outcome: RunOutcome | None = None  # run finished with "succeeded": did it do anything?
+    outcome_reason: str | None = None  # nothing-done: the skipped steps and why, one line
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     # Crash safety for applies: the Terraform state serial/lineage read just before the apply

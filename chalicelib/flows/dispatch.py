@@ -21,7 +21,12 @@ from chalicelib.locks.lease import LockKey
 from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
 from chalicelib.pipelines.jobspec import build_job
-from chalicelib.pipelines.routing import PipelineRequest, RoutingDecision, route
+from chalicelib.pipelines.routing import (
+    PipelineRequest,
+    RoutingDecision,
+    ignored_before_config,
+    route,
+)
 from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, run_id_for, truncate_error
 from chalicelib.runs.query import RunQuery
@@ -57,6 +62,10 @@ class Dispatcher:
                 return self.comment_handler(trigger)
             logger.info("comment ignored: no command handler", extra={"pr": trigger.pr})
             return []
+        ignored = ignored_before_config(trigger)  # a deleted ref: no commit, no config
+        if ignored is not None:
+            logger.info("nothing to start", extra={"reason": ignored, "repo": trigger.repo})
+            return []
         try:
             config = self._load_config(trigger)
         except (ConfigError, GitHostError) as exc:
@@ -75,10 +84,14 @@ class Dispatcher:
         return runs
 
     def _load_config(self, trigger: Trigger) -> GitOpsConfig:
+        return self.config_at(trigger.repo, trigger.sha)
+
+    def config_at(self, repo: str, sha: str) -> GitOpsConfig:
+        """``.gitops.yml`` at ``sha``; raises ``ConfigError`` or ``GitHostError``."""
         # A file at a sha never changes: a burst of events on one commit reads it once.
-        key = (trigger.repo, trigger.sha)
+        key = (repo, sha)
         if key not in self._configs:
-            text = self._githost.read_file(trigger.repo, CONFIG_PATH, trigger.sha)
+            text = self._githost.read_file(repo, CONFIG_PATH, sha)
             if len(self._configs) >= CONFIG_CACHE_SIZE:
                 self._configs.pop(next(iter(self._configs)))
             self._configs[key] = parse_config(text)

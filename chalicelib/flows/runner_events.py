@@ -140,6 +140,8 @@ class RunnerEventHandler:
             "artifacts": {**previous.artifacts, **event.artifacts},
             "outputs": event.outputs,
         }
+        if event.outcome is not None:  # "nothing-done": every acting step was skipped
+            changes.update(outcome=event.outcome, outcome_reason=event.outcome_reason)
         if event.failed_step:
             changes["failed_step"] = event.failed_step
             if event.step is not None:
@@ -231,12 +233,13 @@ class RunnerEventHandler:
             self._githost.post_comment(run.repo, run.pr, body, thread=name)
 
     def _chain(self, run: Run) -> None:
-        for pipeline in chained_pipelines(Pipeline(run.pipeline), succeeded=True):
-            reason = f"after {run.pipeline} run #{run.run_number}"
-            try:
+        reason = f"after {run.pipeline} run #{run.run_number}"
+        try:
+            config = self._dispatcher.config_at(run.repo, run.sha)
+            for pipeline in chained_pipelines(Pipeline(run.pipeline), True, config):
                 self._dispatcher.start_after(run, pipeline, reason, f"chain:{run.id}")
-            except (ConfigError, GitHostError) as exc:
-                logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
+        except (ConfigError, GitHostError) as exc:
+            logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
 
 
 def cost_blocked(run: Run) -> bool:

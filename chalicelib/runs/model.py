@@ -111,6 +111,10 @@ class Run(BaseModel):
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     steps: list[dict[str, Any]] = Field(default_factory=list)  # name, status, reason, seconds
+    # A succeeded run that did nothing (every acting step skipped) says so: "nothing-done",
+    # with the skipped steps and their reasons; "done" otherwise. None: not reported.
+    outcome: str | None = None
+    outcome_reason: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The API's view of the run."""
