@@ -36,6 +36,7 @@ _EXPORTS = {
     "role_allows": "policy",
     "InsightsConfig": "insights",
     "Insight": "insights",
+    "CostInsights": "insights",
     "find_insights": "insights",
     "load_catalog": "catalog",
 }

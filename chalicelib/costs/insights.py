@@ -76,6 +76,18 @@ class Insight(BaseModel):
     monthly_saving: Decimal
 
 
+class CostInsights(BaseModel):
+    """The insights of one plan as the cost step stores them (the ``cost_insights`` artifact).
+
+    The runner stores data; the controller renders it into the plan comment, so the wording
+    is the controller's and a run recorded before a wording change shows the new one.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    insights: tuple[Insight, ...] = ()
+
+
 def find_insights(
     plan: Mapping[str, Any],
     config: InsightsConfig | None = None,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from chalicelib.feedback.markers import RunMarker
 from chalicelib.feedback.render import (
@@ -21,6 +22,9 @@ from chalicelib.feedback.render import (
 from chalicelib.feedback.status import failure_description, plan_description
 from chalicelib.plans.exceptions import PlanParseError
 from chalicelib.runs.model import Run, RunStatus
+
+if TYPE_CHECKING:
+    from chalicelib.costs.model import CostReport
 
 Reader = Callable[[str], bytes | None]
 Presigner = Callable[[str], str | None]
@@ -54,24 +58,62 @@ def run_feedback(run: Run, run_url: str, read: Reader, presign: Presigner) -> Ru
 
 
 def _plan_feedback(run: Run, ctx: CommentContext, data: bytes, read: Reader) -> RunFeedback:
-    block_uri = run.artifacts.get("cost_block")
-    block = read(block_uri) if block_uri else None
-    cost_block = block.decode() if block is not None else None
-    reason = None if cost_block is not None else "the cost step produced no estimate"
+    cost = plan_cost(run.artifacts, read)
     summary, parts = render_plan_comments_from_json(
-        data, ctx, cost_block=cost_block, cost_reason=reason
+        data, ctx, cost_block=cost.block, cost_reason=cost.reason
     )
-    return RunFeedback(plan_description(summary, _monthly_delta(run, read)), parts)
+    return RunFeedback(plan_description(summary, cost.monthly_delta), parts)
 
 
-def _monthly_delta(run: Run, read: Reader) -> Decimal | None:
-    uri = run.artifacts.get("cost_report")
-    raw = read(uri) if uri else None
-    if raw is None:
-        return None
+@dataclass(frozen=True)
+class PlanCost:
+    """The cost part of a plan comment: the block (``None``: not estimated, ``reason`` says why)."""
+
+    block: str | None
+    reason: str | None = None
+    monthly_delta: Decimal | None = None
+
+
+def plan_cost(artifacts: dict[str, str], read: Reader) -> PlanCost:
+    """The cost block of the plan comment, rendered from the cost step's JSON artifacts.
+
+    The runner stores ``cost_report``, ``cost_policy`` and ``cost_insights``; every word is
+    written here. A run recorded before that has a rendered ``cost_block`` and no insights: its
+    block is shown as it was written then. Artifacts that do not parse leave the comment without
+    a cost block, saying why, rather than without a comment.
+    """
+    from pydantic import ValidationError
+
     from chalicelib.costs import CostReport
 
-    return CostReport.model_validate_json(raw).diff_total_monthly_cost
+    try:
+        raw = _read(artifacts, "cost_report", read)
+        report = CostReport.model_validate_json(raw) if raw is not None else None
+        if "cost_block" in artifacts and "cost_insights" not in artifacts:
+            block = _read(artifacts, "cost_block", read)
+            text = block.decode(errors="replace") if block is not None else None
+        else:
+            text = _render_block(report, artifacts, read) if report is not None else None
+    except ValidationError as exc:
+        return PlanCost(None, f"the cost data is unreadable ({exc.error_count()} errors)")
+    reason = None if text is not None else "the cost step produced no estimate"
+    return PlanCost(text, reason, report.diff_total_monthly_cost if report is not None else None)
+
+
+def _render_block(report: CostReport, artifacts: dict[str, str], read: Reader) -> str:
+    """The estimate with its insights, then the policy verdict (empty: nothing to say)."""
+    from chalicelib.costs import CostInsights, PolicyResult, render_cost_block
+
+    raw = _read(artifacts, "cost_insights", read)
+    insights = CostInsights.model_validate_json(raw).insights if raw is not None else ()
+    raw = _read(artifacts, "cost_policy", read)
+    verdict = PolicyResult.model_validate_json(raw).render() if raw is not None else ""
+    return "\n\n".join(part for part in (render_cost_block(report, insights), verdict) if part)
+
+
+def _read(artifacts: dict[str, str], name: str, read: Reader) -> bytes | None:
+    uri = artifacts.get(name)
+    return read(uri) if uri else None
 
 
 def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunFeedback:

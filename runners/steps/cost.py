@@ -106,23 +106,22 @@ def builtin_estimate(ctx: RunContext, config: Any, why: str) -> StepOutcome:
 
 
 def publish_cost(ctx: RunContext, report: Any, config: Any, plan: dict, source: str) -> StepOutcome:
-    """The cost report, its Markdown block (with suggestions) and the policy verdict.
+    """Store the cost report, the policy verdict and the insights as JSON artifacts.
 
-    A ``block`` verdict does not fail the step: the controller turns the plan's status red
-    and refuses to apply it until someone with the approver role comments
-    ``maestro approve-cost``.
+    The runner produces data only: the controller renders the cost block of the plan comment
+    from these three when it writes the comment (``chalicelib/feedback/publish.py``). A
+    ``block`` verdict does not fail the step: the controller turns the plan's status red and
+    refuses to apply it until someone with the approver role comments ``maestro approve-cost``.
     """
-    from chalicelib.costs import evaluate_policy, find_insights, render_cost_block
+    from chalicelib.costs import CostInsights, evaluate_policy, find_insights
 
     insights = find_insights(plan, config.insights, default_region=config.default_region)
     verdict = evaluate_policy(report, config.policy)
-    block = "\n\n".join(
-        part for part in (render_cost_block(report, insights), verdict.render()) if part
-    )
+    found = CostInsights(insights=tuple(insights))
     store = ctx.store
     artifacts = {
         "cost_report": store.put_bytes("cost-report.json", report.model_dump_json().encode()),
-        "cost_block": store.put_bytes("cost-block.md", block.encode()),
         "cost_policy": store.put_bytes("cost-policy.json", verdict.model_dump_json().encode()),
+        "cost_insights": store.put_bytes("cost-insights.json", found.model_dump_json().encode()),
     }
     return StepOutcome(artifacts=artifacts, reason=f"{source}; {verdict.status_description()}")

@@ -58,7 +58,7 @@ def test_apply_applied_the_reviewed_plan_and_chained_monitoring(demo: tuple[Path
     runs = runs_by_pipeline(demo[0])
     plan, apply, monitoring = (runs[p] for p in EXPECTED[1:4])
     assert apply["plan_run_id"] == plan["id"] and apply["sha"] == plan["sha"]
-    assert {"plan", "plan_json", "plan_summary", "cost_report", "cost_block"} <= set(
+    assert {"plan", "plan_json", "plan_summary", "cost_report", "cost_insights"} <= set(
         plan["artifacts"]
     )
     assert apply["outputs"]["hosts"]["monitoring"][0]["name"] == "monitoring-1"

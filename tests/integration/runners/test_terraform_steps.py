@@ -44,7 +44,7 @@ def test_plan_then_apply_of_the_reviewed_plan(bench):
     assert [s["status"] for s in steps.values()] == ["succeeded"] * 5
     # No Infracost here: the built-in estimator priced the plan, and says why it was used.
     assert steps["cost"]["reason"].startswith("built-in estimate (")
-    assert {"cost_report", "cost_block", "cost_policy"} <= set(steps["cost"]["artifacts"])
+    assert {"cost_report", "cost_policy", "cost_insights"} <= set(steps["cost"]["artifacts"])
     summary = json.loads(_path(steps["plan"]["artifacts"]["plan_summary"]).read_text())
     assert summary["counts"]["create"] == 1 and summary["has_changes"]
     assert [r["address"] for r in summary["resources"]["create"]] == ["null_resource.app"]
