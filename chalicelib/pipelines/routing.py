@@ -1,6 +1,6 @@
 """Routing: a Trigger plus ``.gitops.yml`` gives the pipelines to start. Pure functions.
 
-The table of DESIGN.md, one branch per row:
+The default flow (the README's pipeline table), one branch per row:
 
 | event                                      | pipeline             |
 |--------------------------------------------|----------------------|
