@@ -1,4 +1,4 @@
-"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (DESIGN.md)."""
+"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (the README's table)."""
 
 from __future__ import annotations
 
