@@ -12,6 +12,7 @@ from chalicelib.jobs import (
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
     JobSpec,
+    RunOutcome,
     StepResult,
     StepSpec,
     StepStatus,
@@ -63,8 +64,10 @@ class Executor:
             self._finish(ctx, "failed", failed_step="checkout", reason=exc.reason)
             return 1
         artifacts: dict[str, str] = {}
+        results: list[StepResult] = []
         for step in self.job.steps:
             result = self._run_step(ctx, step)
+            results.append(result)
             artifacts.update(result.artifacts)
             self.reporter.emit(
                 DETAIL_STEP_FINISHED, status="running", step=result, **ctx.event_fields
@@ -72,7 +75,8 @@ class Executor:
             if result.status == "failed":
                 self._finish(ctx, "failed", artifacts, failed_step=step.name)
                 return 1
-        self._finish(ctx, "succeeded", artifacts)
+        outcome, why = run_outcome(results)
+        self._finish(ctx, "succeeded", artifacts, outcome=outcome, outcome_reason=why)
         return 0
 
     def _proc(self, name: str, ctx: RunContext) -> ProcessRunner:
@@ -127,16 +131,39 @@ class Executor:
         artifacts: dict[str, str] | None = None,
         failed_step: str | None = None,
         reason: str | None = None,
+        **facts: str | None,
     ) -> None:
         self.reporter.emit(
             DETAIL_RUN_FINISHED,
             status=status,
             failed_step=failed_step,
             reason=reason,
+            **facts,
             artifacts=artifacts or {},
             outputs=ctx.outputs,
             **ctx.event_fields,
         )
+
+
+# Steps that only prepare for the others: a run whose every other step was skipped did nothing.
+PREPARATION_KINDS = frozenset({"terraform_init", "terraform_output", "inventory"})
+
+
+def run_outcome(results: list[StepResult]) -> tuple[RunOutcome, str | None]:
+    """``nothing-done`` and why when every acting step of a successful run was skipped.
+
+    >>> skipped = StepResult(name="deploy", kind="compose_deploy", status="skipped",
+    ...                      reason="no container engine")
+    >>> run_outcome([skipped])
+    ('nothing-done', 'deploy skipped: no container engine')
+    """
+    acting = [r for r in results if r.kind not in PREPARATION_KINDS]
+    if not acting or any(r.status != "skipped" for r in acting):
+        return "done", None
+    skipped = [r for r in results if r.status == "skipped"]
+    return "nothing-done", "; ".join(
+        f"{r.name} skipped: {r.reason or 'no reason'}" for r in skipped
+    )
 
 
 def _tail(path: Path, lines: int = 40) -> str:

@@ -27,6 +27,20 @@ class InventoryOutputs(BaseModel):
     hosts: dict[str, list[Host]]
 
 
+def no_hosts_reason(outputs: dict[str, Any]) -> str | None:
+    """Why the outputs give no inventory (a stack without a ``hosts`` output), or None.
+
+    Such a stack is fine to apply; it only has no machines for Ansible to configure.
+
+    >>> no_hosts_reason({"release_id": "42"})
+    "the Terraform outputs have no 'hosts' (outputs: release_id): no machines to configure"
+    """
+    if outputs.get("hosts"):
+        return None
+    names = ", ".join(sorted(outputs)) or "none"
+    return f"the Terraform outputs have no 'hosts' (outputs: {names}): no machines to configure"
+
+
 def _line(host: Host) -> str:
     # ansible_host is the instance id: the aws_ssm connection addresses instances by id.
     parts = [host.name, f"ansible_host={host.instance_id}"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 from chalicelib.jobs import StepSpec
 from runners.context import RunContext, StepOutcome
-from runners.exceptions import StepFailedError
-from runners.inventory import render_inventory
+from runners.exceptions import StepFailedError, StepSkippedError
+from runners.inventory import no_hosts_reason, render_inventory
 from runners.process import ProcessRunner
 from runners.ssm_commands import build_apply_playbooks_kwargs, run_command
 from runners.tools import find_tool
+from runners.workspace import inside
 
 
 def inventory(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
@@ -20,15 +22,21 @@ def inventory(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutco
     if step.params.get("outputs_uri"):
         fetched = ctx.store.get_file(step.params["outputs_uri"], ctx.scratch / "in-outputs.json")
         outputs = json.loads(fetched.read_text())
-    if "hosts" not in outputs:
-        raise StepFailedError("Terraform outputs have no 'hosts': run terraform_output first")
+    if not step.params.get("outputs_uri") and "outputs" not in ctx.files:
+        raise StepFailedError("no Terraform outputs to read: run terraform_output first")
+    reason = no_hosts_reason(outputs)
+    if reason:  # a stack without machines: a successful apply, nothing for Ansible
+        raise StepSkippedError(reason)
     path = ctx.scratch / "inventory.ini"
     path.write_text(render_inventory(outputs))
     ctx.files["inventory"] = path
     return StepOutcome(artifacts={"inventory": ctx.store.put_file("inventory.ini", path)})
 
 
-def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> list[str]:
+def playbook_args(
+    binary: str, playbook: str, inventory: str, params: dict, vars_file: Path | None = None
+) -> list[str]:
+    """The command line; extra variables (secrets among them) only by ``@vars_file``."""
     args = [binary, "-i", inventory, playbook]
     if params.get("connection"):
         args += ["-c", params["connection"]]
@@ -39,17 +47,30 @@ def playbook_args(binary: str, playbook: str, inventory: str, params: dict) -> l
         args += ["--limit", params["limit"]]
     if params.get("tags"):
         args += ["--tags", params["tags"]]
-    for key, value in (params.get("extra_vars") or {}).items():
-        args += ["-e", f"{key}={value}"]
+    if vars_file is not None:
+        args += ["-e", f"@{vars_file}"]
     return args
+
+
+def write_vars_file(path: Path, extra_vars: dict) -> Path:
+    """Extra variables as a JSON file only this user can read: never on a command line,
+    where ``ps``, the step log and the run's error would show them."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(extra_vars, handle)
+    return path
 
 
 def _inventory_path(ctx: RunContext, given: str | None) -> str:
     """A file of the repository when it has one by that name, else the generated one."""
-    if given and (ctx.repo_dir / given).is_file():
-        return str(ctx.repo_dir / given)
+    if given and inside(ctx.repo_dir, given, "inventory").is_file():
+        return str(inside(ctx.repo_dir, given, "inventory"))
     if "inventory" in ctx.files:
         return str(ctx.files["inventory"])
+    reason = no_hosts_reason(ctx.outputs) if "outputs" in ctx.files else None
+    if reason:  # the outputs were read and name no machine: nothing to play on
+        raise StepSkippedError(f"no inventory: {reason}")
     raise StepFailedError("no inventory: give params.inventory or run the inventory step first")
 
 
@@ -62,12 +83,19 @@ def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
         raise StepFailedError("ansible-playbook is not installed")
     inventory_path = _inventory_path(ctx, step.params.get("inventory"))
     params = {"connection": "local" if ctx.local_mode else None, **step.params}
-    args = playbook_args(binary, step.params["playbook"], inventory_path, params)
+    playbook_path = inside(ctx.repo_dir, step.params["playbook"], "ansible.playbook")
+    extra = step.params.get("extra_vars") or {}
+    vars_file = write_vars_file(ctx.scratch / "extra-vars.json", extra) if extra else None
+    args = playbook_args(binary, str(playbook_path), inventory_path, params, vars_file)
     if step.params.get("check"):
         # Local mode plays against this very machine: report what would change, change nothing.
         args.append("--check")
     env = {"ANSIBLE_NOCOLOR": "1", "ANSIBLE_HOST_KEY_CHECKING": "False"}
-    done = proc.run(args, cwd=ctx.repo_dir, env=env)
+    try:
+        done = proc.run(args, cwd=ctx.repo_dir, env=env)
+    finally:
+        if vars_file is not None:
+            vars_file.unlink(missing_ok=True)
     if done.returncode != 0:
         raise StepFailedError(f"ansible-playbook exited {done.returncode}", done.returncode)
     return StepOutcome()
@@ -83,7 +111,7 @@ def _playbook_ssm(ctx: RunContext, step: StepSpec) -> StepOutcome:
     """Bundle the playbook directory to S3 and apply it on the tagged instances via SSM."""
     import boto3  # lazy: only AWS runs reach here
 
-    source = ctx.repo_dir / step.params.get("bundle_dir", "ansible")
+    source = inside(ctx.repo_dir, step.params.get("bundle_dir", "ansible"), "bundle_dir")
     archive = shutil.make_archive(str(ctx.scratch / "playbooks"), "zip", source)
     bundle = ctx.store.put_file("ansible/playbooks.zip", Path(archive))
     kwargs = build_apply_playbooks_kwargs(
