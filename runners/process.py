@@ -1,7 +1,15 @@
-"""Run a tool as a subprocess: stream its output to the step log and stdout, keep the tail."""
+"""Run a tool as a subprocess: stream its output to the step log and stdout, keep the tail.
+
+A tool sees an allow-listed environment, not the runner's: Terraform providers, Ansible
+plugins and build steps run code from the repository, so they get no secret they do not
+need. A secret reaches only the tool named for it (``TOOL_SECRETS``) or a call that passes it
+explicitly (git's token, through ``env=``). The runner also makes itself non-dumpable, so a
+tool running as the same user cannot read ``/proc/<runner>/environ``.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import subprocess
@@ -10,9 +18,64 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 TAIL_LINES = 40
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|ACCESS_KEY)", re.IGNORECASE)
+
+# What every tool may see of the runner's environment.
+TOOL_ENV_NAMES = frozenset(
+    {
+        "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "USER", "LOGNAME", "TERM",
+        "CHECKPOINT_DISABLE", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy",
+        "https_proxy", "no_proxy", "DOCKER_HOST", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME", "XDG_DATA_DIRS", "XDG_RUNTIME_DIR",
+    }
+)  # fmt: skip
+# LC_* locale; AWS_* the runner's own identity and endpoints (Terraform and Ansible need it;
+# in AWS the plan identity is read-only); TF_* and ANSIBLE_* configure those tools.
+TOOL_ENV_PREFIXES = ("LC_", "AWS_", "TF_", "ANSIBLE_")
+# A secret the runner holds goes only to the tool it is for (the program's file name).
+TOOL_SECRETS: dict[str, tuple[str, ...]] = {
+    "infracost": ("INFRACOST_API_KEY", "INFRACOST_PRICING_API_ENDPOINT"),
+}
+
+
+def tool_env(env: Mapping[str, str], program: str = "") -> dict[str, str]:
+    """The part of ``env`` that ``program`` may see: the allow-list plus its own secrets.
+
+    >>> tool_env({"PATH": "/bin", "MAESTRO_GIT_TOKEN": "t", "INFRACOST_API_KEY": "k"})
+    {'PATH': '/bin'}
+    >>> sorted(tool_env({"INFRACOST_API_KEY": "k"}, "/usr/bin/infracost"))
+    ['INFRACOST_API_KEY']
+    """
+    own = TOOL_SECRETS.get(Path(program).name, ())
+    return {
+        name: value
+        for name, value in env.items()
+        if name in TOOL_ENV_NAMES or name.startswith(TOOL_ENV_PREFIXES) or name in own
+    }
+
+
+_hidden = False
+
+
+def hide_environment() -> None:
+    """Make this process non-dumpable (Linux ``PR_SET_DUMPABLE`` 0).
+
+    Processes of the same user can then no longer read ``/proc/<pid>/environ`` nor attach
+    to it: a tool started here cannot read the secrets its parent holds. ``execve`` makes
+    each child dumpable again, so the tools themselves are unaffected.
+    """
+    global _hidden
+    if _hidden or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    pr_set_dumpable = 4
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
+    _hidden = True
 
 
 @dataclass
@@ -29,6 +92,19 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def masked_forms(values: Sequence[str]) -> list[str]:
+    """Each secret and its base64, hex and URL-encoded forms, longest first."""
+    forms = set(values)
+    for value in values:
+        raw = value.encode()
+        forms.update((raw.hex(), raw.hex().upper(), quote(value, safe="")))
+        forms.update(
+            base64.b64encode(raw).decode().rstrip("="),
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        )
+    return sorted((f for f in forms if len(f) >= 6), key=len, reverse=True)
+
+
 def redact(text: str, secrets: Sequence[str]) -> str:
     for value in secrets:
         text = text.replace(value, "***")
@@ -42,7 +118,8 @@ class ProcessRunner:
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
         self.echo = echo
-        self._secrets = secret_values(self.env)
+        self._values = secret_values(self.env)
+        self._secrets = masked_forms(self._values)
 
     def run(
         self,
@@ -51,12 +128,20 @@ class ProcessRunner:
         capture: bool = False,
         env: Mapping[str, str] | None = None,
     ) -> Completed:
-        """Run ``args``; with ``capture`` stdout is returned and not logged (JSON outputs)."""
-        merged = {**self.env, **(env or {})}
+        """Run ``args``; with ``capture`` stdout is returned and not logged (JSON outputs).
+
+        The tool gets ``tool_env`` of the runner's environment plus ``env`` as given.
+        """
+        merged = {**tool_env(self.env, args[0]), **(env or {})}
+        extra = [v for v in secret_values(env or {}) if v not in self._values]
+        if extra:
+            self._values += extra
+            self._secrets = masked_forms(self._values)
+        hide_environment()
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
-            log.write(f"$ {' '.join(args)}\n")
+            log.write(redact(f"$ {' '.join(args)}\n", self._secrets))
             proc = subprocess.Popen(
                 list(args),
                 cwd=cwd,

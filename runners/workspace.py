@@ -1,8 +1,14 @@
-"""Check the repository out at the job's sha (token auth over https; a local path locally)."""
+"""Check the repository out at the job's sha (token auth over https; a local path locally).
+
+Everything a repository names (config paths, committed symlinks) must resolve inside the
+checkout: ``checkout`` refuses a tree with a link that leads out of it, and ``inside``
+checks each path from the job on its resolved form before a step uses it.
+"""
 
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,4 +44,43 @@ def checkout(clone_url: str, sha: str, dest: Path, runner: ProcessRunner) -> Pat
         done = runner.run(args, env=env)
         if done.returncode != 0:
             raise StepFailedError(f"git {what} failed: {done.tail.strip()[-300:]}", 1)
+    leaving = links_leaving(dest)
+    if leaving:
+        shown = ", ".join(leaving[:5]) + (
+            f" and {len(leaving) - 5} more" if len(leaving) > 5 else ""
+        )
+        raise StepFailedError(f"the repository has symlinks leading outside it: {shown}", 1)
     return dest
+
+
+def links_leaving(root: Path) -> list[str]:
+    """Symlinks under ``root`` (``.git`` aside) whose target resolves outside ``root``.
+
+    A dangling link counts by where it would point: a step could create its target.
+    """
+    base = root.resolve()
+    found = []
+    for folder, dirs, files in os.walk(base, followlinks=False):
+        if Path(folder) == base and ".git" in dirs:
+            dirs.remove(".git")
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path.is_symlink() and not path.resolve().is_relative_to(base):
+                found.append(str(path.relative_to(base)))
+    return sorted(found)
+
+
+def inside(root: Path, relative: str | os.PathLike[str], what: str) -> Path:
+    """``root / relative`` with every link followed, refused unless it stays in ``root``.
+
+    >>> inside(Path("/tmp"), "x/../y", "dir")
+    PosixPath('/tmp/y')
+    """
+    given = os.fspath(relative)
+    if not given or "\x00" in given or Path(given).is_absolute():
+        raise StepFailedError(f"{what} {given!r} is not a path relative to the checkout", 1)
+    base = root.resolve()
+    path = (base / given).resolve()
+    if not path.is_relative_to(base):
+        raise StepFailedError(f"{what} {given!r} resolves outside the checkout", 1)
+    return path

@@ -1,4 +1,4 @@
-"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (the README's table)."""
+"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (DESIGN.md)."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def _as_text(text: str | bytes | None) -> str | None:
                 f"{CONFIG_PATH} is {size} bytes; the limit is {MAX_CONFIG_BYTES} bytes"
             )
         return text if isinstance(text, str) else data.decode("utf-8")
-    except UnicodeError as exc:  # bytes that are not UTF-8, or lone surrogates in a str
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:  # bad bytes, or lone surrogates
         raise ConfigError(f"{CONFIG_PATH} is not UTF-8 text: {exc.reason} at {exc.start}") from None
 
 

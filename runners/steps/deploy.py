@@ -10,6 +10,7 @@ from runners.exceptions import StepFailedError, StepSkippedError
 from runners.process import ProcessRunner
 from runners.ssm_commands import build_shell_script_kwargs, run_command
 from runners.tools import find_tool
+from runners.workspace import inside
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "compose-deploy.sh"
 
@@ -55,7 +56,8 @@ def compose_deploy(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> Step
         reason = engine_reason(ctx, proc)
         if reason:
             raise StepSkippedError(reason)
-        done = proc.run(["bash", str(SCRIPT), *script_args(params, str(ctx.work_dir))])
+        app_dir = inside(ctx.repo_dir, ctx.job.working_dir, "application.dir")
+        done = proc.run(["bash", str(SCRIPT), *script_args(params, str(app_dir))])
         if done.returncode != 0:
             raise StepFailedError(f"compose deploy exited {done.returncode}", done.returncode)
         return StepOutcome()

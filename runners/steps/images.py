@@ -14,7 +14,7 @@ from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError, StepSkippedError
 from runners.process import ProcessRunner
 from runners.tools import find_tool
-from runners.workspace import auth_env
+from runners.workspace import auth_env, inside
 
 
 def image_tag(run_number: int, sha: str) -> str:
@@ -75,8 +75,12 @@ def build(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     pushed: dict[str, str] = {}
     for image in params["images"]:
         ref = f"{registry}/{image['name']}:{tag}"
-        context = ctx.repo_dir / image.get("context", ".")
-        dockerfile = context / image.get("dockerfile", "Dockerfile")
+        context = inside(ctx.repo_dir, image.get("context", "."), "images[].context")
+        dockerfile = inside(
+            ctx.repo_dir,
+            Path(image.get("context", ".")) / image.get("dockerfile", "Dockerfile"),
+            "images[].dockerfile",
+        )
         bud = [
             *base,
             "bud",
@@ -106,28 +110,22 @@ def _setting(ctx: RunContext, params: dict[str, Any], name: str, env: str) -> st
     return params.get(name) or ctx.job.parameters.get(name) or ctx.env.get(env)
 
 
-def tags_wanted(params: dict[str, Any], outputs: dict[str, Any]) -> dict[str, str]:
-    """Repository -> tag: ``images`` as that mapping, or the named images this run built.
-
-    Only an image the build step pushed gets this run's tag: a name it did not build (the
-    build was skipped, or that image is not in the list) keeps the tag it has.
-
-    >>> built = {"images": {"a": "registry/a:4-0a3087a"}, "image_tag": "4-0a3087a"}
-    >>> tags_wanted({"images": ["a", "b"]}, built)
-    {'a': '4-0a3087a'}
-    """
+def _tags_wanted(ctx: RunContext, params: dict[str, Any]) -> dict[str, str]:
+    """Repository -> tag: ``images`` as that mapping, or as names tagged by this run."""
     images = params.get("images")
     if isinstance(images, dict):
         return dict(images)
-    built = outputs.get("images") or {}
-    names = [name for name in (images or built) if name in built]
-    return {name: outputs["image_tag"] for name in names}
+    tag = ctx.outputs.get("image_tag") or image_tag(ctx.job.run_number, ctx.job.sha)
+    return {name: tag for name in (images or ctx.outputs.get("images", {}))}
 
 
 def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
-    """A path given relative to the repository root, or else to the working directory."""
-    from_root = ctx.repo_dir / relative
-    return from_root if from_root.exists() else ctx.work_dir / relative
+    """A path given relative to the repository root, or else to the working directory;
+    either way it resolves inside the checkout."""
+    from_root = inside(ctx.repo_dir, relative, "compose_file")
+    if from_root.exists():
+        return from_root
+    return inside(ctx.repo_dir, Path(ctx.job.working_dir) / relative, "compose_file")
 
 
 GIT_IDENTITY = ("-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local")
@@ -148,10 +146,7 @@ def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> Ste
         if not ok:
             raise StepFailedError(f"{path.name} fails the compose schema {when} rewrite: {message}")
         if when == "before":
-            wanted = tags_wanted(step.params, ctx.outputs)
-            if not wanted:
-                raise StepSkippedError("no image was built by this run: no tag to set")
-            text, changed = rewrite_image_tags(path.read_text(), wanted)
+            text, changed = rewrite_image_tags(path.read_text(), _tags_wanted(ctx, step.params))
             path.write_text(text)
     if not changed:
         return StepOutcome(reason="no image of the compose file was built")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from chalicelib.jobs import DETAIL_HEARTBEAT, StepSpec
+from chalicelib.pipelines.config import WORKSPACE_NAME
 from runners.artifacts import sibling_prefix
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError
@@ -14,13 +16,19 @@ from runners.plan_summary import plan_summary
 from runners.plugins import ensure_plugin_dir, find_provider_mirror
 from runners.process import Completed, ProcessRunner
 from runners.terraform_cli import Terraform, plan_state_mark, state_mark
+from runners.workspace import inside
 
 ENV_PLUGIN_DIR = "MAESTRO_TF_PLUGIN_DIR"
 BACKEND_OVERRIDE = "zz_maestro_backend_override.tf"
 
 
 def _tf(ctx: RunContext, proc: ProcessRunner) -> Terraform:
-    return Terraform(ctx.work_dir, proc)
+    return Terraform(work_dir(ctx), proc)
+
+
+def work_dir(ctx: RunContext) -> Path:
+    """The job's Terraform directory, checked on its resolved path to be in the checkout."""
+    return inside(ctx.repo_dir, ctx.job.working_dir, "terraform.dir")
 
 
 def _check(done: Completed, what: str) -> None:
@@ -56,15 +64,25 @@ def _write_backend_override(work_dir: Path, state_path: str) -> None:
     different runs see the same state. An ``*_override.tf`` backend replaces the config's."""
     path = json.dumps(state_path)  # an HCL string literal is a JSON string
     body = f'terraform {{\n  backend "local" {{\n    path = {path}\n  }}\n}}\n'
-    (work_dir / BACKEND_OVERRIDE).write_text(body)
+    target = work_dir / BACKEND_OVERRIDE
+    target.unlink(missing_ok=True)  # a file or link of that name in the repository goes
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(body)
 
 
 def local_state_path(ctx: RunContext) -> Path:
     """Local mode's state file, beside the events directory: one per repo, dir, workspace."""
     assert ctx.job.callback.local_dir is not None
     job = ctx.job
-    base = Path(ctx.job.callback.local_dir).resolve().parent / "state" / job.repo
-    return base / job.working_dir.strip("/").replace("/", "__") / f"{job.workspace}.tfstate"
+    if not WORKSPACE_NAME.fullmatch(job.workspace):
+        raise StepFailedError(f"workspace {job.workspace!r} is not a valid workspace name", 1)
+    root = Path(ctx.job.callback.local_dir).resolve().parent / "state"
+    folder = job.working_dir.strip("/").replace("/", "__")
+    path = (root / job.repo / folder / f"{job.workspace}.tfstate").resolve()
+    if not path.is_relative_to(root):
+        raise StepFailedError(f"the state path of {job.repo} leaves the state folder", 1)
+    return path
 
 
 def init(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
@@ -75,7 +93,7 @@ def init(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
         state_path = str(local_state_path(ctx))
     if backend and state_path:
         Path(state_path).parent.mkdir(parents=True, exist_ok=True)
-        _write_backend_override(ctx.work_dir, state_path)
+        _write_backend_override(work_dir(ctx), state_path)
     done = _tf(ctx, proc).init(
         backend=backend,
         backend_config={k: str(v) for k, v in (params.get("backend_config") or {}).items()},

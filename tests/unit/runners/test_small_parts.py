@@ -38,7 +38,9 @@ def test_secrets_are_redacted(tmp_path):
     assert secret_values(env) == ["ghs_abcdef123456"]
     assert redact("token ghs_abcdef123456 used", ["ghs_abcdef123456"]) == "token *** used"
     runner = ProcessRunner(tmp_path / "log", env, echo=False)
-    done = runner.run(["sh", "-c", 'echo "header: $GITHUB_TOKEN"'])
+    # Tools never inherit the token; a call that needs it passes it, and its output is masked.
+    assert runner.run(["sh", "-c", 'echo "[$GITHUB_TOKEN]"']).tail == "[]\n"
+    done = runner.run(["sh", "-c", 'echo "header: $GITHUB_TOKEN"'], env=env)
     assert done.tail == "header: ***\n"
     assert "ghs_" not in (tmp_path / "log").read_text()
 
