@@ -10,21 +10,27 @@ a ``diff`` block (the way Atlantis shows plans).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.plans.models import Change, PlanOverview, ResourceChangeOverview
-from chalicelib.plans.summary import classify
+from chalicelib.plans.summary import classify, group_of
 
 _VALUE_WIDTH = 120  # characters of a value shown before "…"
+SENSITIVE = "(sensitive value)"
 _HEADLINES = {
     "create": ("+", "will be created"),
     "update": ("!", "will be updated in-place"),
     "replace": ("-/+", "must be replaced"),
     "delete": ("-", "will be destroyed"),
-    "forget": ("-", "will be removed from the state (the object stays)"),
+    # Terraform marks a forget with "." and no colour: nothing is destroyed.
+    "forget": (".", "will no longer be managed by Terraform, but will not be destroyed"),
+    "import": (" ", "will be imported"),
     "read": (" ", "will be read during apply"),
 }
+# A headline line of ``render_plan_diff``: symbol, then an address, then what happens.
+HEADLINE_RE = re.compile(r"^(?:[-+!.?~ ]|[-+]/[-+]) \S+ (?:will|must|has|changed) ")
 
 
 _OUTPUT_LINES = {
@@ -63,43 +69,109 @@ def _value(values: Any, sensitive: Any, unknown: Any, key: str) -> str:
     return _show(values.get(key) if isinstance(values, dict) else None)
 
 
+def _sensitive_change(change: Change, key: str) -> bool:
+    """Whether a value shown as ``(sensitive value)`` on both sides changes underneath.
+
+    Terraform prints ``~ key = (sensitive value)`` then: the reviewer must see that it changes.
+    """
+    before = change.before if isinstance(change.before, dict) else {}
+    after = change.after if isinstance(change.after, dict) else {}
+    was = _flag(change.before_sensitive, key)
+    now = _flag(change.after_sensitive, key)
+    return was != now or before.get(key) != after.get(key)
+
+
 def _attribute_lines(change: Change, action: str) -> Iterator[str]:
     before = change.before if isinstance(change.before, dict) else {}
     after = change.after if isinstance(change.after, dict) else {}
     forcing = {str(path[0]) for path in change.replace_paths if path}
     unknown = change.after_unknown if isinstance(change.after_unknown, dict) else {}
-    for key in sorted(after.keys() | unknown.keys() if action != "delete" else ()):
+    for key in sorted(after.keys() | unknown.keys() if action not in ("delete", "forget") else ()):
         new = _value(after, change.after_sensitive, unknown, key)
         if action == "create":
             if after.get(key) is not None or key in unknown:
                 yield f"+     {key} = {new}"
             continue
         old = _value(before, change.before_sensitive, None, key)
-        if old != new:
-            note = "  # forces replacement" if key in forcing else ""
+        note = "  # forces replacement" if key in forcing else ""
+        if old == new == SENSITIVE:
+            if _sensitive_change(change, key):
+                yield f"!     {key} = {SENSITIVE}{note}"
+        elif old != new:
             yield f"!     {key} = {old} -> {new}{note}"
 
 
-def _headline(rc: ResourceChangeOverview, action: str) -> str:
-    symbol, text = _HEADLINES[action]
-    line = f"{symbol} {rc.address} {text}"
-    if rc.previous_address:
-        line += f" (moved from {rc.previous_address})"
-    if rc.action_reason:
-        line += f" ({rc.action_reason.replace('_', ' ')})"
-    return line
+def _notes(rc: ResourceChangeOverview, group: str) -> str:
+    notes = []
+    if rc.previous_address and rc.previous_address != rc.address and group != "move":
+        notes.append(f"moved from {rc.previous_address}")
+    importing = rc.change.importing
+    if importing is not None and group != "import":
+        notes.append(f"imported from id {importing.id}" if importing.id else "imported")
+    if rc.action_reason and group != "forget":  # "delete because no resource config" misleads
+        notes.append(rc.action_reason.replace("_", " "))
+    return "".join(f" ({note})" for note in notes)
+
+
+def headline(rc: ResourceChangeOverview, group: str) -> str:
+    """The first line of a resource's diff, with Terraform's symbol for its action."""
+    if group == "move":
+        return f"  {rc.address} has moved from {rc.previous_address}"
+    if group == "unrecognised":
+        return f"? {rc.address} has actions this version does not recognise: {rc.change.actions}"
+    symbol, text = _HEADLINES[group]
+    if group == "replace" and tuple(rc.change.actions) == ("create", "delete"):
+        symbol = "+/-"  # create_before_destroy: the new object exists before the old goes
+    if group == "import" and rc.change.importing is not None and rc.change.importing.id:
+        text += f" from id {rc.change.importing.id}"
+    return f"{symbol} {rc.address} {text}{_notes(rc, group)}"
 
 
 def render_plan_diff(plan: PlanOverview) -> Iterator[str]:
     """Yield the lines of the diff of every resource that changes, in the plan's order."""
     for rc in plan.resource_changes:
-        action = classify(rc.change.actions)
-        if action == "no-op":
+        group = group_of(rc)
+        if group == "no-op":
             continue
-        yield _headline(rc, action)
-        if isinstance(rc.change, Change):
-            yield from _attribute_lines(rc.change, action)
+        yield headline(rc, group)
+        if isinstance(rc.change, Change) and group not in ("move", "import", "unrecognised"):
+            yield from _attribute_lines(rc.change, group)
     for name, output in plan.output_changes.items():
         action = classify(output.actions)
         if action in _OUTPUT_LINES:
             yield _OUTPUT_LINES[action].format(name=name)
+        elif action == "unrecognised":
+            yield f"? output.{name} has actions this version does not recognise: {output.actions}"
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == {} or value == []
+
+
+def _drift_lines(change: Change) -> Iterator[str]:
+    # A provider that reads back ``{}`` where the state had ``null`` is no change to a reader.
+    before = change.before if isinstance(change.before, dict) else {}
+    after = change.after if isinstance(change.after, dict) else {}
+    for line in _attribute_lines(change, "update"):
+        key = line.split("=", 1)[0].strip(" !")
+        if not (_blank(before.get(key)) and _blank(after.get(key))):
+            yield line
+
+
+def render_drift_diff(plan: PlanOverview) -> Iterator[str]:
+    """Yield the lines of what changed outside Terraform (``resource_drift``).
+
+    Drift that Terraform names in ``relevant_attributes`` is marked: it may explain the plan.
+    """
+    relevant = {attr.resource for attr in plan.relevant_attributes}
+    for rc in plan.resource_drift:
+        action = classify(rc.change.actions)
+        if action == "no-op":
+            continue
+        note = " (this may explain the plan)" if rc.address in relevant else ""
+        if action == "delete":
+            yield f"- {rc.address} has been deleted{note}"
+            continue
+        yield f"! {rc.address} has changed{note}"
+        if isinstance(rc.change, Change) and action == "update":
+            yield from _drift_lines(rc.change)

@@ -4,12 +4,24 @@ Two layers. Terraform already prints ``(sensitive value)`` for attributes a prov
 configuration marks sensitive; ``sensitive_values`` collects those values from the plan JSON
 so that they are masked wherever else they appear (a log tail, an output). On top, anything
 that looks like a credential is masked by pattern, whatever its origin.
+
+A known value is masked in its base64, hex and URL-encoded forms too: a configuration can
+encode a secret (say into ``for_each`` keys) to slip it past a plain search.
+
+``redact`` is for text made of values (a diff, a log). ``redact_address`` is for addresses
+and names: there a known value is masked only as a whole token, so that the secret
+``maestro`` does not eat into ``maestrops``; encoded forms and credential patterns are
+masked anywhere. Links and markup the controller writes itself are never passed to either.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from collections.abc import Iterable, Iterator
+import urllib.parse
+from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from typing import Any
 
 REDACTED = "(redacted)"
@@ -99,19 +111,89 @@ def _mask_key_values(text: str) -> str:
     return "".join(pieces)
 
 
+def _base64_cores(raw: bytes) -> Iterator[str]:
+    """The base64 text of ``raw`` wherever it sits in a longer input.
+
+    Base64 maps 3 bytes to 4 characters, so ``raw`` encodes three ways depending on its
+    offset modulo 3; the characters that also carry bits of neighbouring bytes are cut off.
+    """
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw + b"\0\0").decode()
+        first = -(-8 * offset // 6)  # the first character made of ``raw`` bits only
+        last = 8 * (offset + len(raw)) // 6  # one past the last such character
+        core = encoded[first:last]
+        yield core
+        yield core.replace("+", "-").replace("/", "_")  # the URL-safe alphabet
+
+
+@lru_cache(maxsize=4096)
+def encoded_forms(value: str) -> frozenset[str]:
+    """``value`` as base64 (standard and URL-safe, any alignment), hex and URL-encoded.
+
+    >>> sorted(encoded_forms("a b&c"))
+    ['6120622663', 'EgYiZj', 'YSBiJm', 'YSBiJmM=', 'a%20b%26c', 'a+b%26c', 'hIGImY']
+    """
+    raw = value.encode("utf-8")
+    whole = base64.b64encode(raw).decode()  # the value encoded alone, padding and all
+    forms = {whole, whole.replace("+", "-").replace("/", "_")}
+    forms |= {core for core in _base64_cores(raw) if len(core) >= _MIN_SENSITIVE_LEN}
+    hexed = binascii.hexlify(raw).decode()
+    forms |= {hexed, hexed.upper()}
+    for quoted in (urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value, safe="")):
+        forms |= {quoted, re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), quoted)}
+    forms.discard(value)
+    return frozenset(forms)
+
+
+def _known(sensitive: Iterable[str]) -> list[str]:
+    return sorted({v for v in sensitive if len(v) >= _MIN_SENSITIVE_LEN}, key=len, reverse=True)
+
+
+def _encoded(values: Iterable[str]) -> list[str]:
+    found: set[str] = set()
+    for value in values:
+        found |= encoded_forms(value)
+    return sorted(found, key=len, reverse=True)
+
+
+def _mask_known(text: str, values: Sequence[str], *, whole_tokens: bool) -> str:
+    encoded = _encoded(values)
+    if encoded:  # an encoded form first: a secret inside its own hex is still hidden
+        text = re.sub("|".join(re.escape(v) for v in encoded), REDACTED, text)
+    if values:
+        alternatives = "|".join(re.escape(v) for v in values)
+        if whole_tokens:
+            alternatives = rf"(?<![A-Za-z0-9_.-])(?:{alternatives})(?![A-Za-z0-9_-])"
+        text = re.sub(alternatives, REDACTED, text)
+    return text
+
+
+def _mask_patterns(text: str) -> str:
+    for pattern in _TOKEN_RES:
+        text = pattern.sub(REDACTED, text)
+    return _URL_CREDENTIALS_RE.sub(f"://{REDACTED}@", text)
+
+
 def redact(text: str, sensitive: Iterable[str] = ()) -> str:
-    """Mask known sensitive values and anything that looks like a credential in ``text``.
+    """Mask known sensitive values (and their encoded forms) and anything that looks like a
+    credential in ``text``.
 
     >>> redact('password = "hunter2"')
     'password = "(redacted)"'
+    >>> redact("pw=aHVudGVyMjI=", ["hunter22"])
+    'pw=(redacted)'
     """
-    values = sorted({v for v in sensitive if len(v) >= _MIN_SENSITIVE_LEN}, key=len, reverse=True)
-    if values:
-        text = re.sub("|".join(re.escape(v) for v in values), REDACTED, text)
-    for pattern in _TOKEN_RES:
-        text = pattern.sub(REDACTED, text)
-    text = _URL_CREDENTIALS_RE.sub(f"://{REDACTED}@", text)
-    return _mask_key_values(text)
+    text = _mask_known(text, _known(sensitive), whole_tokens=False)
+    return _mask_key_values(_mask_patterns(text))
+
+
+def redact_address(text: str, sensitive: Iterable[str] = ()) -> str:
+    """Mask secrets in a resource address or a name without rewriting the address around them.
+
+    >>> redact_address('aws_s3_bucket.maestrops["maestro"]', ["maestro"])
+    'aws_s3_bucket.maestrops["(redacted)"]'
+    """
+    return _mask_patterns(_mask_known(text, _known(sensitive), whole_tokens=True))
 
 
 def _walk_sensitive(value: Any, marks: Any) -> Iterator[str]:

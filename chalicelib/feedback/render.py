@@ -13,11 +13,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from chalicelib.feedback.markers import RunMarker, part_thread, thread_marker
-from chalicelib.feedback.plan_text import render_plan_diff
-from chalicelib.feedback.redact import redact, sensitive_values
+from chalicelib.feedback.plan_text import HEADLINE_RE, render_drift_diff, render_plan_diff
+from chalicelib.feedback.redact import redact, redact_address, sensitive_values
 from chalicelib.feedback.split import GITHUB_COMMENT_LIMIT, Header, Section, split_comment
 from chalicelib.plans.models import Change, OutputChangeValues, PlanOverview, parse_plan
-from chalicelib.plans.summary import Action, PlanSummary, summarize_plan
+from chalicelib.plans.summary import CHANGING, Action, PlanSummary, ResourceEntry, summarize_plan
 
 DEFAULT_MAX_PARTS = 10  # beyond this the comment points to the full plan instead
 LOG_TAIL_LINES = 60
@@ -27,9 +27,13 @@ _GROUP_TITLES: dict[Action, str] = {
     "update": "🟡 to update in place",
     "replace": "🔁 to replace",
     "delete": "🔴 to destroy",
-    "forget": "⚪ to forget (object kept)",
+    "import": "📥 to import (object adopted, not changed)",
+    "move": "🚚 to move (address changes, object not changed)",
+    "forget": "⚪ to forget (no longer managed, object kept running)",
     "read": "🔎 data sources to read during apply",
+    "unrecognised": "❓ with actions this version does not recognise",
 }
+_FORGET_NOTE = "removed block with destroy = false: the object keeps running"
 
 
 class CommentContext(BaseModel):
@@ -69,19 +73,74 @@ def _fence(lines: Sequence[str]) -> str:
 
 
 def summary_line(summary: PlanSummary) -> str:
-    """Terraform's own words, with replacements counted apart: "3 to add, 1 to change, ..."."""
+    """Terraform's own words, with replacements counted apart: "3 to add, 1 to change, ...".
+
+    Imports come first as in Terraform's "Plan: 5 to import, 1 to add, ..."; moves and
+    forgets follow when there are any. A refresh-only plan and an outputs-only plan say so.
+    """
+    if summary.refresh_only:
+        return _refresh_only_line(summary)
     if not summary.has_changes:
         return "**No changes.** The infrastructure matches the configuration."
     c = summary.counts
-    text = (
-        f"**Plan:** {c['create']} to add, {c['update']} to change, "
-        f"{c['delete']} to destroy, {c['replace']} to replace."
-    )
-    if c["forget"]:
-        text += f" {c['forget']} to forget."
+    if not any(c[a] for a in CHANGING):
+        return (
+            f"**Outputs only:** {summary.outputs_changed} output(s) change; "
+            "no infrastructure changes."
+        )
+    words = [f"{summary.imports} to import"] if summary.imports else []
+    words += [
+        f"{c['create']} to add",
+        f"{c['update']} to change",
+        f"{c['delete']} to destroy",
+        f"{c['replace']} to replace",
+    ]
+    words += [f"{n} to {w}" for w, n in (("move", summary.moves), ("forget", c["forget"])) if n]
+    if c["unrecognised"]:
+        words.append(f"{c['unrecognised']} unrecognised")
+    text = f"**Plan:** {', '.join(words)}."
     if summary.outputs_changed:
         text += f" {summary.outputs_changed} output(s) change."
     return text
+
+
+def _refresh_only_line(summary: PlanSummary) -> str:
+    if not summary.drift:
+        return "**Refresh-only plan: no changes.** Nothing changed outside Terraform."
+    return (
+        f"**Refresh-only plan:** {len(summary.drift)} object(s) changed outside Terraform. "
+        "Applying it updates the state to match them; it changes no infrastructure."
+    )
+
+
+def _warning_lines(summary: PlanSummary) -> list[str]:
+    lines = []
+    if summary.errored:
+        lines.append("⚠️ Terraform reported errors: this plan is incomplete.")
+    elif summary.complete is False:
+        lines.append("⚠️ This plan is partial: apply it, then plan again for the rest.")
+    for deferred in summary.deferred:
+        lines.append(
+            f"⏸️ `{_cell(deferred.address)}` deferred to a later plan "
+            f"({(deferred.deferred_reason or 'unknown').replace('_', ' ')})."
+        )
+    for check in summary.failed_checks:
+        verdict = "failed" if check.status == "fail" else "could not be evaluated"
+        detail = "; ".join(check.messages)
+        lines.append(
+            f"⚠️ check `{_cell(check.address)}` {verdict}" + (f": {detail}" if detail else ".")
+        )
+    if summary.drift and not summary.refresh_only:
+        lines.append(
+            f"🔀 {len(summary.drift)} object(s) changed outside Terraform since the last run "
+            "(listed below)."
+        )
+    if summary.newer_format:
+        lines.append(
+            f"❓ Plan format {summary.format_version} is newer than this version of MaestrOps "
+            "recognises: some details may be missing."
+        )
+    return lines
 
 
 def _links_line(ctx: CommentContext) -> str:
@@ -99,12 +158,15 @@ def _cost_lines(cost_block: str | None, cost_reason: str | None) -> list[str]:
 
 
 def _summary_section(
-    summary: PlanSummary, ctx: CommentContext, cost_block: str | None, cost_reason: str | None
+    summary: PlanSummary,
+    ctx: CommentContext,
+    cost_block: str | None,
+    cost_reason: str | None,
+    sensitive: Sequence[str],
 ) -> Section:
-    lines = [summary_line(summary)]
-    if summary.errored:
-        lines.append("⚠️ Terraform reported errors: this plan is incomplete.")
-    cost = _cost_lines(cost_block, cost_reason)
+    # The links are the controller's own: never passed through the value masking.
+    lines = _redacted_lines([summary_line(summary), *_warning_lines(summary)], sensitive)
+    cost = _redacted_lines(_cost_lines(cost_block, cost_reason), sensitive)
     lines += ["", _links_line(ctx), *(["", *cost] if cost else [])]
     return Section(lines=lines, keep_together=True)
 
@@ -114,17 +176,34 @@ def _cell(text: str) -> str:
     return text.replace("`", "'").replace("|", "\\|")
 
 
-def _table_sections(summary: PlanSummary) -> Iterable[Section]:
+def _note(entry: ResourceEntry, action: Action, sensitive: Sequence[str]) -> str:
+    notes = []
+    if action == "forget":
+        notes.append(_FORGET_NOTE)
+    elif entry.reason:
+        notes.append(entry.reason.replace("_", " "))
+    if entry.create_before_destroy:
+        notes.append("create before destroy (+/-)")
+    if entry.previous_address:
+        notes.append(f"moved from `{_cell(redact_address(entry.previous_address, sensitive))}`")
+    if entry.importing:
+        imported = f"id `{_cell(redact(entry.import_id, sensitive))}`" if entry.import_id else ""
+        notes.append(f"imported {imported}".strip())
+    if action == "unrecognised":
+        notes.append(f"actions {_cell(', '.join(entry.actions))}")
+    return "; ".join(notes)
+
+
+def _table_sections(summary: PlanSummary, sensitive: Sequence[str]) -> Iterable[Section]:
     for action, title in _GROUP_TITLES.items():
         entries = summary.resources[action]
         if not entries:
             continue
-        rows = []
-        for entry in entries:
-            note = entry.reason.replace("_", " ") if entry.reason else ""
-            if entry.previous_address:
-                note = f"moved from `{_cell(entry.previous_address)}` {note}".strip()
-            rows.append(f"| `{_cell(entry.address)}` | {note} |")
+        rows = [
+            f"| `{_cell(redact_address(entry.address, sensitive))}` | "
+            f"{_note(entry, action, sensitive)} |"
+            for entry in entries
+        ]
         head = f"**{len(entries)} {title}**\n\n| resource | note |\n| --- | --- |"
         reopen = f"**{title} (continued)**\n\n| resource | note |\n| --- | --- |"
         yield Section(lines=rows, opener=head, reopener=reopen)
@@ -160,16 +239,18 @@ def render_plan_comments(
     """
     sensitive = tuple(sensitive)
     # The summary and tables are redacted too: for_each keys and cost text are data as well.
+    # Addresses are masked as addresses (whole tokens), values as values, links not at all.
     sections = [
-        _redacted(section, sensitive)
-        for section in [
-            _summary_section(summary, ctx, cost_block, cost_reason),
-            *_table_sections(summary),
-        ]
+        _summary_section(summary, ctx, cost_block, cost_reason, sensitive),
+        *_table_sections(summary, sensitive),
     ]
     body = _full_plan_lines(plan, plan_text, sensitive)
     if body:
         sections.append(_details_section(body, "Full plan"))
+    drift = _drift_lines(plan, summary, sensitive)
+    if drift:
+        title = f"Changed outside Terraform ({len(summary.drift)})"
+        sections.append(_details_section(drift, title))
     return split_comment(sections, _header(ctx), limit=limit, max_parts=max_parts)
 
 
@@ -177,12 +258,47 @@ def _full_plan_lines(
     plan: PlanOverview | None, plan_text: str | None, sensitive: Sequence[str]
 ) -> list[str]:
     if plan_text is not None:
-        text = "\n".join(_diff_line(line) for line in plan_text.rstrip("\n").split("\n"))
+        lines = [_diff_line(line) for line in plan_text.rstrip("\n").split("\n")]
     elif plan is not None:
-        text = "\n".join(render_plan_diff(plan))
+        lines = list(render_plan_diff(plan))
     else:
         return []
-    return redact(text, sensitive).split("\n") if text else []
+    return _redacted_plan_lines(lines, sensitive) if any(lines) else []
+
+
+def _drift_lines(
+    plan: PlanOverview | None, summary: PlanSummary, sensitive: Sequence[str]
+) -> list[str]:
+    if plan is not None:
+        lines = list(render_drift_diff(plan))
+    else:
+        lines = [f"! {entry.address} has changed" for entry in summary.drift]
+    return _redacted_plan_lines(lines, sensitive)
+
+
+def _is_headline(line: str) -> bool:
+    return bool(HEADLINE_RE.match(line)) or line.lstrip("+-!~./<= ").startswith("# ")
+
+
+def _redacted_plan_lines(lines: Sequence[str], sensitive: Sequence[str]) -> list[str]:
+    """Values are masked as values; headline lines (the addresses) only as whole tokens."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in lines:
+        if _is_headline(line):
+            if run:
+                out += redact("\n".join(run), sensitive).split("\n")
+                run = []
+            out.append(redact_address(line, sensitive))
+        else:
+            run.append(line)
+    if run:
+        out += redact("\n".join(run), sensitive).split("\n")
+    return out
+
+
+def _redacted_lines(lines: Sequence[str], sensitive: Sequence[str]) -> list[str]:
+    return redact("\n".join(lines), sensitive).split("\n") if lines else []
 
 
 _TERRAFORM_SYMBOLS = {"+": "+", "-": "-", "~": "!", "-/+": "-/+", "+/-": "+/-", "<=": "<="}
@@ -196,17 +312,6 @@ def _diff_line(line: str) -> str:
         return line
     indent = len(line) - len(stripped)
     return f"{_TERRAFORM_SYMBOLS[symbol]}{' ' * indent} {rest}"  # same width as before
-
-
-def _redacted(section: Section, sensitive: Sequence[str]) -> Section:
-    lines = redact("\n".join(section.lines), sensitive).split("\n")
-    return Section(
-        lines=lines,
-        opener=section.opener,
-        closer=section.closer,
-        reopener=section.reopener,
-        keep_together=section.keep_together,
-    )
 
 
 class StepResult(BaseModel):
@@ -249,8 +354,8 @@ def render_result_comments(
     if not succeeded and failed_step:
         lines.append(f"Failed step: **{_cell(failed_step)}**")
     when = f" · finished {finished_at:%Y-%m-%d %H:%M} UTC" if finished_at else ""
-    lines += ["", _links_line(ctx) + when]
-    sections = [_redacted(Section(lines=lines, keep_together=True), sensitive)]
+    lines = [*_redacted_lines(lines, sensitive), "", _links_line(ctx) + when]
+    sections = [Section(lines=lines, keep_together=True)]
     if steps:
         sections.append(_steps_table(steps))
     if log_tail:
@@ -278,6 +383,13 @@ def plan_sensitive_values(plan: PlanOverview) -> set[str]:
     """The values Terraform marks sensitive in ``plan`` (none when values were not parsed)."""
     pairs = []
     for rc in plan.resource_changes:
+        change = rc.change
+        if isinstance(change, Change):
+            pairs += [
+                (change.before, change.before_sensitive),
+                (change.after, change.after_sensitive),
+            ]
+    for rc in plan.resource_drift:
         change = rc.change
         if isinstance(change, Change):
             pairs += [

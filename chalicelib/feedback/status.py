@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from chalicelib.plans.summary import PlanSummary
+from chalicelib.plans.summary import CHANGING, PlanSummary
 
 STATUS_DESCRIPTION_LIMIT = 140
 
@@ -24,15 +24,44 @@ def format_monthly_delta(delta: Decimal) -> str:
 
 
 def plan_counts(summary: PlanSummary) -> str:
-    """``+3 ~1 -0``, with ``±n`` appended when resources are replaced."""
+    """``+3 ~1 -0``, then ``±n`` for replacements and the imports, moves and forgets.
+
+    E.g. ``+1 ~1 -0, 5 import`` or ``+0 ~0 -0, 5 move``.
+    """
     c = summary.counts
     text = f"+{c['create']} ~{c['update']} -{c['delete']}"
-    return text + (f" ±{c['replace']}" if c["replace"] else "")
+    text += f" ±{c['replace']}" if c["replace"] else ""
+    extra = [
+        f"{n} {word}"
+        for word, n in (
+            ("import", summary.imports),
+            ("move", summary.moves),
+            ("forget", summary.count("forget")),
+            ("unrecognised", summary.count("unrecognised")),
+        )
+        if n
+    ]
+    return ", ".join([text, *extra])
 
 
 def plan_description(summary: PlanSummary, monthly_delta: Decimal | None = None) -> str:
-    """E.g. ``+3 ~1 -0, +$12.40/mo``; ``no changes`` when the plan changes nothing."""
-    text = plan_counts(summary) if summary.has_changes else "no changes"
+    """E.g. ``+3 ~1 -0, +$12.40/mo``; ``no changes`` when the plan changes nothing.
+
+    A refresh-only plan says how many objects changed outside Terraform; drift found by a
+    normal plan is appended (``, 2 drifted``).
+    """
+    if summary.refresh_only:
+        text = f"refresh-only, {len(summary.drift)} changed outside Terraform"
+    elif summary.has_changes:
+        text = plan_counts(summary)
+        if not any(summary.counts[a] for a in CHANGING) and summary.outputs_changed:
+            text = f"outputs only ({summary.outputs_changed})"
+    else:
+        text = "no changes"
+    if summary.drift and not summary.refresh_only:
+        text += f", {len(summary.drift)} drifted"
+    if summary.failed_checks:
+        text += f", {len(summary.failed_checks)} check(s) failed"
     if summary.errored:
         text += ", plan incomplete (errors)"
     if monthly_delta is not None:

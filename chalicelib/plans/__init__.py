@@ -2,7 +2,13 @@
 
 from chalicelib.plans.exceptions import PlanParseError
 from chalicelib.plans.models import Plan, PlanOverview, ResourceChange, parse_plan
-from chalicelib.plans.summary import ACTIONS, PlanSummary, ResourceEntry, summarize_plan
+from chalicelib.plans.summary import (
+    ACTIONS,
+    PlanSummary,
+    ResourceEntry,
+    describe_changes,
+    summarize_plan,
+)
 
 __all__ = [
     "ACTIONS",
@@ -12,6 +18,7 @@ __all__ = [
     "PlanSummary",
     "ResourceChange",
     "ResourceEntry",
+    "describe_changes",
     "parse_plan",
     "summarize_plan",
 ]

@@ -5,7 +5,3 @@ from __future__ import annotations
 
 class PlanParseError(ValueError):
     """The bytes are not the JSON of ``terraform show -json <planfile>``."""
-
-
-class UnknownActionsError(PlanParseError):
-    """A resource change carries an action list the summary does not know."""

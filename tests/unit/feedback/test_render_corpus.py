@@ -27,12 +27,20 @@ def test_every_plan_renders_within_the_limit(path: Path) -> None:
     assert all(gh_len(c) <= GITHUB_COMMENT_LIMIT for c in comments)
     first = comments[0]
     c = summary.counts
-    if summary.has_changes:
+    infrastructure = any(
+        c[a] for a in ("create", "update", "delete", "replace", "import", "move", "forget")
+    )
+    if summary.refresh_only:
+        assert "**Refresh-only plan" in first
+    elif infrastructure:
+        imported = f"{summary.imports} to import, " if summary.imports else ""
         expected = (
-            f"**Plan:** {c['create']} to add, {c['update']} to change, "
-            f"{c['delete']} to destroy, {c['replace']} to replace."
+            f"**Plan:** {imported}{c['create']} to add, {c['update']} to change, "
+            f"{c['delete']} to destroy, {c['replace']} to replace"
         )
         assert expected in first
+    elif summary.outputs_changed:
+        assert f"**Outputs only:** {summary.outputs_changed} output(s) change" in first
     else:
         assert "**No changes.**" in first
     assert "cost: not estimated" in first
