@@ -13,6 +13,9 @@ from urllib.parse import urlparse
 
 import pytest
 
+from chalicelib.jobs import Pipeline
+from chalicelib.pipelines.config import GitOpsConfig
+from chalicelib.pipelines.steps import steps_for
 from tests.integration.runners.test_terraform_steps import apply_steps, plan_steps
 
 pytestmark = pytest.mark.slow
@@ -31,10 +34,14 @@ def _meta(bench, run_id: str) -> dict:
 
 def _release(bench, name: str) -> str:
     """A commit whose stack has ``release = name``: a change to the null resource."""
-    text = (bench.repo / "main.tf").read_text()
+    return _release_in(bench, "main.tf", name)
+
+
+def _release_in(bench, path: str, name: str) -> str:
+    text = (bench.repo / path).read_text()
     start = text.index('default = "') + len('default = "')
     text = text[:start] + name + text[text.index('"', start) :]
-    return bench.write_and_commit("main.tf", text)
+    return bench.write_and_commit(path, text)
 
 
 def _cycle(bench, state: Path, number: int, sha: str) -> dict:
@@ -126,3 +133,33 @@ def test_refusal_fires_when_the_state_was_replaced(bench):
     assert bench.run(job) == 1
     reason = bench.steps_of("apply-x")["apply"]["reason"]
     assert reason.startswith("refusing to apply") and "lineage changed" in reason
+
+
+def test_three_cycles_with_the_controllers_own_steps_and_local_state(bench):
+    """The step lists the controller sends (``steps_for``), with local mode's own state file
+    beside the events directory: plan → apply three times on one workspace."""
+    config = GitOpsConfig.model_validate({"terraform": {"dir": "infra"}})
+    shas = [
+        bench.commit("terraform/null-ok", "infra"),
+        _release_in(bench, "infra/main.tf", "two"),
+        bench.write_and_commit("README.md", "docs only\n"),
+    ]
+    for number, sha in enumerate(shas, start=1):
+        for pipeline, extra in (
+            (Pipeline.TERRAFORM_PLAN, {"pr": number}),
+            (Pipeline.TERRAFORM_APPLY, {"pr": number, "previous_run_id": f"plan-{number}"}),
+        ):
+            run_id = f"{'plan' if pipeline == Pipeline.TERRAFORM_PLAN else 'apply'}-{number}"
+            steps = [(s.name, s.kind, s.params) for s in steps_for(pipeline, config)]
+            job = bench.job(
+                run_id, sha, steps, pipeline=pipeline.value, working_dir="infra", **extra
+            )
+            assert bench.run(job) == 0, (run_id, bench.steps_of(run_id))
+        assert bench.steps_of(f"apply-{number}")["inventory"]["status"] == "succeeded"
+    [state] = (bench.root / "state").rglob("*.tfstate")
+    assert (
+        _meta(bench, "plan-3")["state"]["serial"] == bench.finished("apply-2")["state_serial_after"]
+    )
+    assert (
+        json.loads(state.read_text())["serial"] == bench.finished("apply-3")["state_serial_after"]
+    )
