@@ -2,6 +2,7 @@
 
 from chalice import Chalice
 
+from chalicelib.api.contract import api_contract
 from chalicelib.api.costs import costs_api
 from chalicelib.api.locks import locks_api
 from chalicelib.api.runs import runs_api
@@ -9,6 +10,7 @@ from chalicelib.api.webhook import webhook
 from chalicelib.workers import workers
 
 app = Chalice(app_name="maestrops")
+app.register_blueprint(api_contract)
 app.register_blueprint(webhook)
 app.register_blueprint(runs_api)
 app.register_blueprint(costs_api)

@@ -14,7 +14,8 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def json_response(status: int, body: Any) -> Response:
-    return Response(body=json.dumps(body), status_code=status, headers=JSON_HEADERS)
+    headers: dict[str, str | list[str]] = dict(JSON_HEADERS)  # a copy: callers may add to it
+    return Response(body=json.dumps(body), status_code=status, headers=headers)
 
 
 def error_response(status: int, code: str, message: str) -> Response:

@@ -1,11 +1,16 @@
-"""The runs API: ``GET /runs``, ``GET /runs/{id}``. Scripts rely on it: keep it stable."""
+"""The runs API: ``GET /runs``, ``GET /runs/{id}``, retry, cancel, resolve. Scripts rely on
+it: keep it stable (docs/openapi.yaml). The token is checked by ``api/contract.py`` before
+any of these run."""
 
 from __future__ import annotations
 
-from chalice import Blueprint
+from collections.abc import Callable
+from typing import Any
 
-from chalicelib.api.auth import route_authorizer, token_problem
-from chalicelib.api.errors import json_response, response_for
+from chalice import Blueprint, Response
+
+from chalicelib.api.auth import route_authorizer
+from chalicelib.api.errors import error_response, json_response, response_for
 from chalicelib.services import get_services
 
 runs_api = Blueprint(__name__)
@@ -13,27 +18,25 @@ _authorizer = route_authorizer()
 
 
 @runs_api.route("/runs", methods=["GET"], authorizer=_authorizer)
-def list_runs():
+def list_runs() -> Response:
+    from pydantic import ValidationError
+
     from chalicelib.runs.exceptions import RunError
     from chalicelib.runs.query import RunQuery
 
-    if (denied := token_problem(runs_api.current_request)) is not None:
-        return denied
-    params = runs_api.current_request.query_params or {}
+    params = dict(runs_api.current_request.query_params or {})
     try:
         page = get_services().store.query(RunQuery.model_validate(params))
-    except (RunError, ValueError) as exc:
+    except (RunError, ValidationError) as exc:
         return response_for(exc)
     body = {"runs": [run.public() for run in page.runs], "next_cursor": page.next_cursor}
     return json_response(200, body)
 
 
 @runs_api.route("/runs/{run_id}", methods=["GET"], authorizer=_authorizer)
-def get_run(run_id: str):
+def get_run(run_id: str) -> Response:
     from chalicelib.runs.exceptions import RunError
 
-    if (denied := token_problem(runs_api.current_request)) is not None:
-        return denied
     try:
         return json_response(200, get_services().store.get(run_id).public())
     except RunError as exc:
@@ -41,14 +44,14 @@ def get_run(run_id: str):
 
 
 @runs_api.route("/runs/{run_id}/retry", methods=["POST"], authorizer=_authorizer)
-def retry_run(run_id: str):
+def retry_run(run_id: str) -> Response:
     from chalicelib.flows.operations import retry_run as retry
 
     return _act(lambda: retry(get_services(), run_id), created=True)
 
 
 @runs_api.route("/runs/{run_id}/cancel", methods=["POST"], authorizer=_authorizer)
-def cancel_run(run_id: str):
+def cancel_run(run_id: str) -> Response:
     from chalicelib.flows.operations import cancel_run as cancel
 
     return _act(lambda: cancel(get_services(), run_id))
@@ -60,19 +63,19 @@ def cancel_run(run_id: str):
     authorizer=_authorizer,
     content_types=["application/json"],
 )
-def resolve_run(run_id: str):
+def resolve_run(run_id: str) -> Response:
     from chalicelib.flows.operations import resolve_run as resolve
 
-    body = runs_api.current_request.json_body or {}
-    outcome = str(body.get("as", "")) if isinstance(body, dict) else ""
+    body = runs_api.current_request.json_body
+    outcome = body.get("as") if isinstance(body, dict) else None
+    if not isinstance(outcome, str):
+        return error_response(400, "invalid_parameter", 'as: required, "succeeded" or "failed"')
     return _act(lambda: resolve(get_services(), run_id, outcome, _caller()))
 
 
-def _act(action, created: bool = False):
+def _act(action: Callable[[], Any], created: bool = False) -> Response:
     from chalicelib.runs.exceptions import RunError
 
-    if (denied := token_problem(runs_api.current_request)) is not None:
-        return denied
     try:
         run = action()
     except RunError as exc:

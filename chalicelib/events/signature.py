@@ -14,7 +14,11 @@ def sign(secret: bytes, body: bytes) -> str:
 
 
 def is_valid_signature(secret: bytes, body: bytes, header: str | None) -> bool:
-    """Constant-time check of a signature header; a missing or malformed header is invalid."""
-    if not header or not header.startswith(SIGNATURE_PREFIX):
+    """Constant-time check of a signature header; a missing or malformed header is invalid.
+
+    ``hmac.compare_digest`` refuses non-ASCII text with a ``TypeError``: such a header can
+    never match a hex digest, so it is simply invalid (a 401 like any bad signature).
+    """
+    if not header or not header.isascii() or not header.startswith(SIGNATURE_PREFIX):
         return False
-    return hmac.compare_digest(sign(secret, body), header)
+    return hmac.compare_digest(sign(secret, body).encode(), header.encode())

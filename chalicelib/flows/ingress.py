@@ -2,6 +2,10 @@
 
 ``WebhookIngress.handle`` returns an outcome (status and JSON body) for every input; the
 Chalice route only maps it to a response.
+
+GitHub sends a hook's payload as ``application/json`` or, when the hook is set so, as
+``application/x-www-form-urlencoded`` with the JSON in the ``payload`` field. Either way the
+signature covers the raw body, so it is checked before the form is decoded.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
@@ -24,6 +29,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import (
 
 from chalicelib import metric_names
 from chalicelib.events.exceptions import (
+    MalformedPayloadError,
     MissingHeaderError,
     PayloadTooLargeError,
     SignatureError,
@@ -34,6 +40,8 @@ from chalicelib.events.trigger import SUPPORTED_EVENTS, Trigger, trigger_from_pa
 from chalicelib.observability import emit_metric, logger
 from chalicelib.queue.base import EventQueue
 from chalicelib.settings import IDEMPOTENCY_SECONDS, Settings
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 
 @dataclass
@@ -53,7 +61,7 @@ class WebhookIngress:
         self._settings = settings
         self._secret = secret
         self._queue = queue
-        config = IdempotencyConfig(
+        self._config = IdempotencyConfig(
             event_key_jmespath="delivery_id",
             expires_after_seconds=IDEMPOTENCY_SECONDS,
             response_hook=_mark_duplicate,
@@ -61,10 +69,17 @@ class WebhookIngress:
         self._enqueue_once = idempotent_function(
             data_keyword_argument="trigger",
             persistence_store=persistence,
-            config=config,
+            config=self._config,
         )(self._enqueue)
 
-    def handle(self, headers: Mapping[str, str], body: bytes) -> WebhookOutcome:
+    def handle(
+        self, headers: Mapping[str, str], body: bytes, lambda_context: Any = None
+    ) -> WebhookOutcome:
+        """Answer one delivery. ``lambda_context`` (the invocation's, when there is one) tells
+        powertools when this invocation times out: a delivery whose invocation was killed is
+        "in progress" only until then, so GitHub's redelivery is processed, not dropped."""
+        if lambda_context is not None:
+            self._config.register_lambda_context(lambda_context)
         try:
             return self._handle(_lower_keys(headers), body)
         except WebhookError as exc:
@@ -86,7 +101,8 @@ class WebhookIngress:
             return WebhookOutcome(200, {"message": "pong", "delivery": delivery})
         if event not in SUPPORTED_EVENTS:
             return self._ignored(delivery, f"event {event!r} is not one MaestrOps acts on")
-        trigger = trigger_from_payload(event, delivery, body)
+        payload = json_payload(headers.get("content-type", ""), body)
+        trigger = trigger_from_payload(event, delivery, payload)
         if not self._settings.is_repo_allowed(trigger.repo):
             return self._ignored(delivery, f"repository {trigger.repo} is not in the allow-list")
         return self._accept(trigger)
@@ -114,9 +130,27 @@ class WebhookIngress:
         return WebhookOutcome(202, {"message": "ignored", "reason": reason, "delivery": delivery})
 
 
-def _mark_duplicate(response: Any, record: DataRecord) -> Any:
+def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
     """powertools calls this only when it answers from the idempotency store."""
     return {**response, "duplicate": True} if isinstance(response, dict) else response
+
+
+def json_payload(content_type: str, body: bytes) -> bytes:
+    """The JSON document of a delivery: the body itself, or a form body's ``payload`` field.
+
+    >>> json_payload("application/x-www-form-urlencoded", b"payload=%7B%7D")
+    b'{}'
+    """
+    if content_type.split(";")[0].strip().lower() != FORM_CONTENT_TYPE:
+        return body
+    try:
+        fields = parse_qs(body.decode(), strict_parsing=True, max_num_fields=8)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPayloadError(f"form body is not URL-encoded: {exc}") from None
+    values = fields.get("payload", [])
+    if len(values) != 1:
+        raise MalformedPayloadError("form body: the payload field is required, once")
+    return values[0].encode()
 
 
 def _ids(trigger: Trigger) -> dict[str, Any]:

@@ -1,15 +1,24 @@
-"""What a person asks of a run through the API: retry it, cancel it, resolve an unknown one."""
+"""What a person asks of a run through the API: retry it, cancel it, resolve an unknown one.
+
+The retry rule (docs/api.md): only a run that ended ``failed``, ``timed_out`` or
+``cancelled`` may be retried, each run at most once (a second request names the retry that
+exists), and a chain of retries stops after ``MAX_RETRIES``. A commit whose ``.gitops.yml``
+is unusable, or that the Git host no longer has, is a permanent error: the retry is refused
+with a 422 and nothing is recorded, because a new run would fail the same way.
+"""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from chalicelib.githost.base import GitHostError, ShaNotFoundError
 from chalicelib.jobs import Pipeline
-from chalicelib.runs.exceptions import RunError, TransitionConflictError
-from chalicelib.runs.model import TERMINAL, Run, RunStatus
+from chalicelib.pipelines.config import ConfigError
+from chalicelib.runs.exceptions import RunError, RunNotFoundError, TransitionConflictError
+from chalicelib.runs.model import TERMINAL, Run, RunStatus, run_id_for
 
 RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
+MAX_RETRIES = 3  # retries in one chain: the original run and three more attempts
 
 
 class NotRetryableError(RunError):
@@ -17,17 +26,86 @@ class NotRetryableError(RunError):
     code = "not_retryable"
 
 
+class AlreadyRetriedError(NotRetryableError):
+    code = "already_retried"
+
+
+class RetryLimitError(NotRetryableError):
+    code = "retry_limit"
+
+
+class PermanentRetryError(RunError):
+    """The run's commit cannot start anything: its config is invalid or the commit is gone."""
+
+    status = 422
+    code = "permanent_error"
+
+
+class GitHostUnavailableError(RunError):
+    status = 503
+    code = "githost_unavailable"
+
+
+class InvalidOutcomeError(RunError):
+    status = 400
+    code = "invalid_parameter"
+
+
 def retry_run(services: Any, run_id: str) -> Run:
     """A new run of the same pipeline at the same commit, linked to the old one."""
     old = services.store.get(run_id)
-    if old.status not in RETRYABLE or old.pipeline not in set(Pipeline):
+    check_retryable(old)
+    delivery = retry_delivery(old.id)
+    existing = _find(services.store, run_id_for(delivery, old.pipeline))
+    if existing is not None:
+        raise AlreadyRetriedError(
+            f"run {run_id} was already retried as {existing.id} ({existing.status.value}); "
+            f"retry {existing.id} instead"
+        )
+    attempts = retry_depth(services.store, old)
+    if attempts >= MAX_RETRIES:
+        raise RetryLimitError(
+            f"run {run_id} is retry {attempts} of its chain (at most {MAX_RETRIES}): "
+            "fix the cause and push a new commit"
+        )
+    reason = f"retry of {old.id}"
+    try:
+        return services.dispatcher.start_after(
+            old, Pipeline(old.pipeline), reason, delivery, old.id
+        )
+    except ConfigError as exc:
+        raise PermanentRetryError(f"commit {old.sha[:12]}: .gitops.yml: {exc}") from None
+    except ShaNotFoundError:
+        raise PermanentRetryError(f"commit {old.sha[:12]} is not in {old.repo}") from None
+    except GitHostError as exc:
+        raise GitHostUnavailableError(f"the Git host could not be read: {exc}") from None
+
+
+def check_retryable(run: Run) -> None:
+    """Raise ``NotRetryableError`` unless ``run`` ended in a state a retry may follow."""
+    if run.status not in RETRYABLE or run.pipeline not in set(Pipeline):
         raise NotRetryableError(
-            f"run {run_id} is {old.status.value}: only failed, cancelled or timed-out runs "
+            f"run {run.id} is {run.status.value}: only failed, cancelled or timed-out runs "
             "of a pipeline can be retried"
         )
-    delivery = f"retry:{old.id}:{uuid.uuid4().hex[:12]}"
-    reason = f"retry of {old.id}"
-    return services.dispatcher.start_after(old, Pipeline(old.pipeline), reason, delivery, old.id)
+
+
+def retry_delivery(run_id: str) -> str:
+    """One retry per run: its id derives from the run it retries, so two requests (or two
+    racing callers) find the same run instead of starting two."""
+    return f"retry:{run_id}"
+
+
+def retry_depth(store: Any, run: Run) -> int:
+    """How many retries precede ``run`` in its chain (0 for an original run)."""
+    depth, current = 0, run
+    while current.retry_of and depth <= MAX_RETRIES:
+        depth += 1
+        parent = _find(store, current.retry_of)
+        if parent is None:
+            break
+        current = parent
+    return depth
 
 
 def cancel_run(services: Any, run_id: str) -> Run:
@@ -43,7 +121,7 @@ def resolve_run(services: Any, run_id: str, outcome: str, who: str | None = None
     """Settle a run whose runner died mid-apply, after someone checked the state by hand."""
     target = {"succeeded": RunStatus.SUCCEEDED, "failed": RunStatus.FAILED}.get(outcome)
     if target is None:
-        raise NotRetryableError(f"resolve as succeeded or failed, not {outcome!r}")
+        raise InvalidOutcomeError(f"as: resolve as succeeded or failed, not {outcome[:40]!r}")
     run = services.store.get(run_id)
     if run.status != RunStatus.UNKNOWN:
         raise TransitionConflictError(f"run {run_id} is {run.status.value}, not unknown")
@@ -52,3 +130,10 @@ def resolve_run(services: Any, run_id: str, outcome: str, who: str | None = None
     if resolved.pr is not None:  # an unknown apply kept the workspace locked until now
         services.dispatcher.release_pr(resolved.repo, resolved.pr)
     return resolved
+
+
+def _find(store: Any, run_id: str) -> Run | None:
+    try:
+        return store.get(run_id)
+    except RunNotFoundError:
+        return None

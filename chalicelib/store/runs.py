@@ -14,7 +14,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
 from botocore.exceptions import ClientError
 
-from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, TransitionConflictError
+from chalicelib.runs.exceptions import (
+    InvalidCursorError,
+    RunExistsError,
+    RunNotFoundError,
+    TransitionConflictError,
+)
 from chalicelib.runs.model import ALLOWED_FROM, Run, RunStatus, isoformat, utc_now
 from chalicelib.runs.query import RunPage, RunQuery, decode_cursor, encode_cursor
 
@@ -183,20 +188,28 @@ class DynamoRunStore:
         filters = _filters(query, index)
         if filters is not None:
             kwargs["FilterExpression"] = filters
+        gsi = INDEXES_BY_NAME[index]
         if query.cursor:
-            kwargs["ExclusiveStartKey"] = decode_cursor(query.cursor)
-        return self._collect(kwargs, query.limit, INDEXES_BY_NAME[index])
+            start = decode_cursor(query.cursor, query)
+            kwargs["ExclusiveStartKey"] = _start_key(start, gsi, _partition(index, query))
+        return self._collect(kwargs, query, gsi)
 
-    def _collect(self, kwargs: dict[str, Any], limit: int, gsi: str) -> RunPage:
+    def _collect(self, kwargs: dict[str, Any], query: RunQuery, gsi: str) -> RunPage:
         runs: list[Run] = []
+        limit = query.limit
         while True:
-            response = self._table.query(Limit=max(limit * 2, 25), **kwargs)
+            try:
+                response = self._table.query(Limit=max(limit * 2, 25), **kwargs)
+            except ClientError as exc:  # a start key outside the query's key range
+                if "ExclusiveStartKey" in kwargs and _error_code(exc) == "ValidationException":
+                    raise InvalidCursorError("cursor is not one this API returned") from None
+                raise
             items = response.get("Items", [])
             for position, item in enumerate(items):
                 runs.append(item_to_run(item))
                 if len(runs) == limit:
                     more = position + 1 < len(items) or "LastEvaluatedKey" in response
-                    cursor = encode_cursor(_page_key(item, gsi)) if more else None
+                    cursor = encode_cursor(_page_key(item, gsi), query) if more else None
                     return RunPage(runs=runs, next_cursor=cursor)
             if "LastEvaluatedKey" not in response:
                 return RunPage(runs=runs)
@@ -222,21 +235,48 @@ INDEXES_BY_NAME = {name: prefix for name, prefix in INDEXES.items()}
 
 def _choose_index(query: RunQuery) -> tuple[str, ConditionBase]:
     """The most selective index for the query; the rest become filters."""
-    if query.repo and query.pr is not None:
-        name, pk = "by_repo_pr", f"REPO#{query.repo}#PR#{query.pr}"
-    elif query.repo and query.pipeline:
-        name, pk = "by_repo_pipeline", f"REPO#{query.repo}#PIPELINE#{query.pipeline}"
-    elif query.repo:
-        name, pk = "by_repo", f"REPO#{query.repo}"
-    elif query.status:
-        name, pk = "by_status", f"STATUS#{query.status}"
-    else:
-        name, pk = "by_time", ALL_RUNS
+    name = _index_name(query)
+    pk = _partition(name, query)
     prefix = INDEXES[name]
     condition = Key(f"{prefix}pk").eq(pk)
     if query.since:
         condition &= Key(f"{prefix}sk").gte(query.since)
     return name, condition
+
+
+def _index_name(query: RunQuery) -> str:
+    if query.repo and query.pr is not None:
+        return "by_repo_pr"
+    if query.repo and query.pipeline:
+        return "by_repo_pipeline"
+    if query.repo:
+        return "by_repo"
+    return "by_status" if query.status else "by_time"
+
+
+def _partition(index: str, query: RunQuery) -> str:
+    """The partition key value ``query`` reads in ``index``."""
+    return {
+        "by_repo_pr": f"REPO#{query.repo}#PR#{query.pr}",
+        "by_repo_pipeline": f"REPO#{query.repo}#PIPELINE#{query.pipeline}",
+        "by_repo": f"REPO#{query.repo}",
+        "by_status": f"STATUS#{query.status}",
+        "by_time": ALL_RUNS,
+    }[index]
+
+
+def _start_key(key: dict[str, str], gsi: str, partition: str) -> dict[str, str]:
+    """A cursor's position, if it is one DynamoDB accepts for this query: the table's key
+    and the index's key, in the query's partition; anything else is an invalid cursor."""
+    expected = {"pk", "sk", f"{gsi}pk", f"{gsi}sk"}
+    if (
+        set(key) != expected
+        or key[f"{gsi}pk"] != partition
+        or key["sk"] != "RUN"
+        or not key["pk"].startswith("RUN#")
+    ):
+        raise InvalidCursorError("cursor is not one this API returned")
+    return key
 
 
 def _filters(query: RunQuery, index: str) -> ConditionBase | None:
@@ -280,4 +320,8 @@ def _to_attribute(name: str, value: Any) -> Any:
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return _error_code(exc) == "ConditionalCheckFailedException"
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

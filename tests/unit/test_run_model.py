@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.runs.exceptions import InvalidCursorError
 from chalicelib.runs.model import TERMINAL, RunStatus, can_transition, run_id_for, truncate_error
-from chalicelib.runs.query import decode_cursor, encode_cursor
+from chalicelib.runs.query import RunQuery, decode_cursor, encode_cursor
 
 
 def test_terminal_states_never_move() -> None:
@@ -44,7 +44,8 @@ def test_errors_are_bounded() -> None:
 
 def test_cursor_round_trip_and_tampering() -> None:
     key = {"pk": "RUN#1", "sk": "RUN"}
-    assert decode_cursor(encode_cursor(key)) == key
-    for bad in ("%%%", encode_cursor({"pk": 1}), "bm90IGpzb24"):  # type: ignore[dict-item]
+    query = RunQuery(repo="acme/app")
+    assert decode_cursor(encode_cursor(key, query), query) == key
+    for bad in ("%%%", encode_cursor({"pk": 1}, query), "bm90IGpzb24"):  # type: ignore[dict-item]
         with pytest.raises(InvalidCursorError):
-            decode_cursor(bad)
+            decode_cursor(bad, query)
