@@ -3,6 +3,11 @@
 Used when Infracost cannot run (no binary, no ``INFRACOST_API_KEY``). It prices each managed
 resource before and after the change, so the report has a baseline just like ``infracost
 diff``: the cost of what exists today (``before``) against what the plan leaves (``after``).
+
+What exists today is what the bill already carries, managed or not. So a forgotten resource
+(``removed`` with ``destroy = false``) costs after the plan what it cost before: it leaves
+Terraform, not the bill. An imported resource already runs: its cost before the plan is its
+imported state, never zero. A move changes an address, not a price.
 """
 
 from __future__ import annotations
@@ -104,21 +109,20 @@ def _price_change(
         return UnpricedResource(
             address=rc.address, resource_type=rc.type, reason=reason, action=rc.action
         )
-    action, change = rc.action, rc.change
+    action = rc.action
     try:
         if rc.type in GLOBAL_TYPES and catalog.region(region) is None:
             region = DEFAULT_REGION
-        after = _cost(pricer, change.after, catalog, region, usage) if action != "delete" else None
-        before = (
-            _cost(pricer, change.before, catalog, region, usage) if action != "create" else None
-        )
+        before_attrs, after_attrs = _billed_attrs(rc)
+        after = _cost(pricer, after_attrs, catalog, region, usage)
+        before = _cost(pricer, before_attrs, catalog, region, usage)
     except Unpriceable as exc:
         return UnpricedResource(
             address=rc.address, resource_type=rc.type, reason=str(exc), action=action
         )
     # A deleted resource shows what it cost, so a deleted usage-priced one is still marked.
     components = after if after is not None else before or []
-    attrs = change.after if change.after is not None else change.before or {}
+    attrs = after_attrs if after_attrs is not None else before_attrs or {}
     return ResourceCost(
         address=rc.address,
         resource_type=rc.type,
@@ -129,6 +133,20 @@ def _price_change(
         tags=_tags(attrs),
         action=action,
     )
+
+
+def _billed_attrs(
+    rc: ResourceChange,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The attributes billed before and after the plan (None: nothing billed)."""
+    action, change = rc.action, rc.change
+    if action == "forget":  # still running, still billed: only Terraform lets go of it
+        return change.before, change.before
+    before = change.before if action != "create" else None
+    after = change.after if action != "delete" else None
+    if rc.importing and before is None:  # an import whose state Terraform reads at apply
+        before = after
+    return before, after
 
 
 def _cost(

@@ -22,6 +22,7 @@ class Change(_In):
     actions: tuple[str, ...] = ()
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    importing: dict[str, Any] | None = None  # Terraform >= 1.5: an `import` block adopts it
 
 
 class ResourceChange(_In):
@@ -31,13 +32,19 @@ class ResourceChange(_In):
     provider_name: str = ""
     change: Change
 
+    previous_address: str | None = None  # a `moved` block renamed it
+
     @property
     def action(self) -> str:
-        """One word for the actions list: create, delete, update, replace, no-op or read."""
+        """One word for the actions list: create, delete, update, replace, forget, no-op, read."""
         actions = self.change.actions
         if len(actions) == 2:
             return "replace"
         return actions[0] if actions else "no-op"
+
+    @property
+    def importing(self) -> bool:
+        return self.change.importing is not None
 
 
 class ProviderConfig(_In):
