@@ -137,9 +137,7 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     (ctx.scratch / "plan.json").write_text(shown.stdout)
     (ctx.scratch / "plan-meta.json").write_text(json.dumps(meta))
     ctx.files.update(plan_json=ctx.scratch / "plan.json", plan_meta=ctx.scratch / "plan-meta.json")
-    changed = {a: n for a, n in summary["counts"].items() if n and a not in ("read", "no-op")}
-    note = ", ".join(f"{n} to {a}" for a, n in changed.items()) or "no changes"
-    return StepOutcome(artifacts=artifacts, reason=note)
+    return StepOutcome(artifacts=artifacts, reason=summary["description"])
 
 
 def _fetch_reviewed_plan(ctx: RunContext, step: StepSpec) -> tuple[Path, dict[str, Any]]:
