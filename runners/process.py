@@ -62,11 +62,13 @@ _hidden = False
 
 
 def hide_environment() -> None:
-    """Make this process non-dumpable (Linux ``PR_SET_DUMPABLE`` 0).
+    """Keep this process's secrets from the tools it starts, even those running as root.
 
-    Processes of the same user can then no longer read ``/proc/<pid>/environ`` nor attach
-    to it: a tool started here cannot read the secrets its parent holds. ``execve`` makes
-    each child dumpable again, so the tools themselves are unaffected.
+    Non-dumpable (Linux ``PR_SET_DUMPABLE`` 0): processes of the same user can no longer read
+    ``/proc/<pid>/environ`` nor attach; ``execve`` makes each child dumpable again, so the
+    tools themselves are unaffected. Root ignores that flag, so the values of secret-named
+    variables are also overwritten in the environment block that file shows (Python's
+    ``os.environ`` is a copy taken at start-up and keeps them).
     """
     global _hidden
     if _hidden or not sys.platform.startswith("linux"):
@@ -75,7 +77,36 @@ def hide_environment() -> None:
 
     pr_set_dumpable = 4
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
+    _scrub_environ_block()
     _hidden = True
+
+
+def _scrub_environ_block() -> None:
+    try:
+        with open("/proc/self/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50, 51)
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            block = bytearray(mem.read(end - start))
+            if _mask_secret_values(block):
+                mem.seek(start)
+                mem.write(block)
+    except (OSError, ValueError, IndexError):
+        pass  # an older kernel or a restricted /proc: non-dumpable still holds for non-root
+
+
+def _mask_secret_values(block: bytearray) -> bool:
+    """Overwrite, in place, the values of ``NAME=value`` entries whose names say secret."""
+    offset, changed = 0, False
+    for entry in bytes(block).split(b"\0"):
+        name, eq, value = entry.partition(b"=")
+        if eq and value and _SECRET_NAME.search(name.decode(errors="replace")):
+            at = offset + len(name) + 1
+            block[at : at + len(value)] = b"*" * len(value)
+            changed = True
+        offset += len(entry) + 1
+    return changed
 
 
 @dataclass

@@ -66,15 +66,6 @@ def _private_file(path: Path, data: bytes = b"") -> int:
     return fd
 
 
-def _hide_environment() -> None:
-    """Non-dumpable (Linux ``PR_SET_DUMPABLE`` 0): a runner or a tool of the same user can no
-    longer read this controller's ``/proc/<pid>/environ``; each ``execve`` resets it."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)
-
-
 class LocalBackend:
     """Writes the job to ``jobs_dir/<run_id>.json`` and starts the runner on it.
 
@@ -108,7 +99,9 @@ class LocalBackend:
         home = self.jobs_dir / f"{job.run_id}.home"
         home.mkdir(mode=0o700, exist_ok=True)
         env = runner_env(self.env, job, home)
-        _hide_environment()
+        from runners.process import hide_environment  # the runner's own guard, shared
+
+        hide_environment()
         log_path = self.jobs_dir / f"{job.run_id}.log"
         if not log_path.exists():
             os.close(_private_file(log_path))
