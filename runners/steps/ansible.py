@@ -9,8 +9,8 @@ from pathlib import Path
 
 from chalicelib.jobs import StepSpec
 from runners.context import RunContext, StepOutcome
-from runners.exceptions import StepFailedError
-from runners.inventory import render_inventory
+from runners.exceptions import StepFailedError, StepSkippedError
+from runners.inventory import no_hosts_reason, render_inventory
 from runners.process import ProcessRunner
 from runners.ssm_commands import build_apply_playbooks_kwargs, run_command
 from runners.tools import find_tool
@@ -22,8 +22,11 @@ def inventory(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutco
     if step.params.get("outputs_uri"):
         fetched = ctx.store.get_file(step.params["outputs_uri"], ctx.scratch / "in-outputs.json")
         outputs = json.loads(fetched.read_text())
-    if "hosts" not in outputs:
-        raise StepFailedError("Terraform outputs have no 'hosts': run terraform_output first")
+    if not step.params.get("outputs_uri") and "outputs" not in ctx.files:
+        raise StepFailedError("no Terraform outputs to read: run terraform_output first")
+    reason = no_hosts_reason(outputs)
+    if reason:  # a stack without machines: a successful apply, nothing for Ansible
+        raise StepSkippedError(reason)
     path = ctx.scratch / "inventory.ini"
     path.write_text(render_inventory(outputs))
     ctx.files["inventory"] = path
@@ -65,6 +68,9 @@ def _inventory_path(ctx: RunContext, given: str | None) -> str:
         return str(inside(ctx.repo_dir, given, "inventory"))
     if "inventory" in ctx.files:
         return str(ctx.files["inventory"])
+    reason = no_hosts_reason(ctx.outputs) if "outputs" in ctx.files else None
+    if reason:  # the outputs were read and name no machine: nothing to play on
+        raise StepSkippedError(f"no inventory: {reason}")
     raise StepFailedError("no inventory: give params.inventory or run the inventory step first")
 
 

@@ -110,13 +110,22 @@ def _setting(ctx: RunContext, params: dict[str, Any], name: str, env: str) -> st
     return params.get(name) or ctx.job.parameters.get(name) or ctx.env.get(env)
 
 
-def _tags_wanted(ctx: RunContext, params: dict[str, Any]) -> dict[str, str]:
-    """Repository -> tag: ``images`` as that mapping, or as names tagged by this run."""
+def tags_wanted(params: dict[str, Any], outputs: dict[str, Any]) -> dict[str, str]:
+    """Repository -> tag: ``images`` as that mapping, or the named images this run built.
+
+    Only an image the build step pushed gets this run's tag: a name it did not build (the
+    build was skipped, or that image is not in the list) keeps the tag it has.
+
+    >>> built = {"images": {"a": "registry/a:4-0a3087a"}, "image_tag": "4-0a3087a"}
+    >>> tags_wanted({"images": ["a", "b"]}, built)
+    {'a': '4-0a3087a'}
+    """
     images = params.get("images")
     if isinstance(images, dict):
         return dict(images)
-    tag = ctx.outputs.get("image_tag") or image_tag(ctx.job.run_number, ctx.job.sha)
-    return {name: tag for name in (images or ctx.outputs.get("images", {}))}
+    built = outputs.get("images") or {}
+    names = [name for name in (images or built) if name in built]
+    return {name: outputs["image_tag"] for name in names}
 
 
 def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
@@ -146,7 +155,10 @@ def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> Ste
         if not ok:
             raise StepFailedError(f"{path.name} fails the compose schema {when} rewrite: {message}")
         if when == "before":
-            text, changed = rewrite_image_tags(path.read_text(), _tags_wanted(ctx, step.params))
+            wanted = tags_wanted(step.params, ctx.outputs)
+            if not wanted:
+                raise StepSkippedError("no image was built by this run: no tag to set")
+            text, changed = rewrite_image_tags(path.read_text(), wanted)
             path.write_text(text)
     if not changed:
         return StepOutcome(reason="no image of the compose file was built")
