@@ -142,3 +142,73 @@ def test_a_huge_log_tail_stays_in_one_comment() -> None:
     assert len(comments) == 1
     assert gh_len(comments[0]) <= GITHUB_COMMENT_LIMIT
     assert comments[0].rstrip().endswith("_… the full log is in the run linked above._")
+
+
+CANARY = "canary-Webhook-Secret-7f3a"
+
+
+def _encodings(secret: str) -> list[str]:
+    """Every form the masking promises to hide, computed here without the code under test."""
+    import base64
+    import urllib.parse
+
+    raw = secret.encode()
+    return [
+        secret,
+        base64.b64encode(raw).decode(),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+        raw.hex(),
+        raw.hex().upper(),
+        urllib.parse.quote(secret, safe=""),
+    ]
+
+
+@pytest.mark.parametrize("prefix", ["", "x", "xy", "HOME=/root\0PATH=/bin\0WEBHOOK_SECRET="])
+def test_base64_of_a_secret_inside_a_longer_blob_is_masked_at_any_offset(prefix: str) -> None:
+    import base64
+
+    blob = base64.b64encode(f"{prefix}{CANARY}\0API_TOKEN=x".encode()).decode()
+    masked = redact(blob, [CANARY])
+
+    assert REDACTED in masked
+    # What is left, decoded from any starting character, never gives the secret back.
+    for piece in masked.split(REDACTED):
+        for start in range(4):
+            chunk = piece[start:].rstrip("=")
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            assert CANARY.encode() not in base64.b64decode(chunk)
+
+
+def test_every_encoded_form_is_masked_in_values_and_addresses() -> None:
+    from chalicelib.feedback.redact import redact_address
+
+    for form in _encodings(CANARY):
+        assert form not in redact(f"value = {form}!", [CANARY]), form
+        assert form not in redact_address(f'null_resource.x["{form}"]', [CANARY]), form
+
+
+def test_a_short_secret_does_not_eat_into_words_of_an_address() -> None:
+    from chalicelib.feedback.redact import redact_address
+
+    assert redact_address("aws_s3_bucket.maestrops", ["maestro"]) == "aws_s3_bucket.maestrops"
+    assert redact_address('null_resource.k["maestro"]', ["maestro"]) == (
+        'null_resource.k["(redacted)"]'
+    )
+
+
+def test_result_comment_masks_the_log_but_not_its_own_links() -> None:
+    from chalicelib.feedback.render import render_result_comments
+
+    (comment,) = render_result_comments(
+        make_context(),
+        succeeded=False,
+        headline="Apply failed with maestro in the message.",
+        failed_step="apply",
+        log_tail=f"connecting with maestro\ntoken {CANARY.encode().hex()}",
+        sensitive=["maestro", CANARY],
+    )
+
+    assert "(https://maestrops.example.com/runs/01JD7X0RUN)" in comment
+    assert "with (redacted) in the message" in comment
+    assert "connecting with (redacted)" in comment
+    assert CANARY.encode().hex() not in comment

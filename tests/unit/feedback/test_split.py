@@ -133,3 +133,27 @@ def test_a_block_that_fits_a_comment_of_its_own_is_moved_not_cut() -> None:
     assert len(parts) == 2
     assert all(p.count("```") == 2 for p in parts)
     assert "b00000" in parts[1] and "b00000" not in parts[0]
+
+
+def _body(units: int) -> Section:
+    """A block of ``units`` characters as GitHub counts them, newlines included."""
+    full, rest = divmod(units, 100)
+    return Section(lines=["x" * 99] * full + (["x" * (rest - 1)] if rest else []))
+
+
+def test_the_default_limit_is_github_65536_to_the_character() -> None:
+    # The largest block that stays in one comment under the default limit, found by bisection.
+    low, high = 1, 200_000
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(split_comment([_body(middle)], _header)) == 1:
+            low = middle
+        else:
+            high = middle - 1
+    (largest,) = split_comment([_body(low)], _header)
+
+    assert GITHUB_COMMENT_LIMIT == 65_536
+    # It fits, and only the header's and the overflow note's reserve plus a small margin is
+    # left unused: a limit of 131,072 (or 60,000) would move this boundary.
+    assert 65_536 - 200 < gh_len(largest) <= 65_536
+    assert len(split_comment([_body(low + 1)], _header)) == 2
