@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chalicelib.cli.client import RunsApiClient
-from chalicelib.cli.main import post_webhook
+from chalicelib.cli.client import RunsApiClient, post_webhook
 from chalicelib.cli.render import runs_table
 from chalicelib.local.aws import free_port
 from chalicelib.local.payloads import pull_request_payload, push_payload

@@ -1,4 +1,10 @@
-"""``maestro``: local mode (serve, demo, send-webhook) and the runs API client (runs)."""
+"""``maestro``: local mode (serve, demo, send-webhook) and the runs API client (runs).
+
+Exit codes: 0 done; 1 the API refused the request (a conflict, a permanent error);
+2 usage (a bad command line, or a parameter the API rejected); 3 not found; 4 not
+authorized (token or AWS credentials); 5 the API could not be reached; 6 the API failed
+(a 5xx); 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,23 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
-from chalicelib.cli.client import ApiError, RunsApiClient
+from chalicelib.cli.client import ApiError, RunsApiClient, post_webhook
 from chalicelib.cli.render import run_details, runs_table
 
+__all__ = ["main", "post_webhook"]  # post_webhook lives in client.py; kept here for callers
+
 DEFAULT_URL = "http://127.0.0.1:8000"
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_AUTH = 4
+EXIT_UNREACHABLE = 5
+EXIT_SERVER_ERROR = 6
+EXIT_INTERRUPTED = 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,13 +38,39 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.command(args) or 0)
     except ApiError as exc:
         print(f"maestro: {exc}", file=sys.stderr)
-        return 1
+        return exit_code_for(exc.status)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def exit_code_for(status: int) -> int:
+    """The documented exit code for an API answer's HTTP status (0: not reached)."""
+    if status == 0:
+        return EXIT_UNREACHABLE
+    if status in (401, 403):
+        return EXIT_AUTH
+    if status == 404:
+        return EXIT_NOT_FOUND
+    if status in (400, 405, 413, 415):
+        return EXIT_USAGE
+    return EXIT_SERVER_ERROR if status >= 500 else EXIT_REFUSED
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
+    try:
+        return package_version("maestrops")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="maestro", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="maestro", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"maestro {version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the controller locally (moto for AWS)")
@@ -47,7 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     send = commands.add_parser("send-webhook", help="sign and post a webhook payload")
     send.add_argument("event", help="X-GitHub-Event, e.g. push or pull_request")
     send.add_argument("file", type=Path, help="JSON payload")
-    send.add_argument("--url", default=None, help="controller base URL (MAESTRO_API_URL)")
+    send.add_argument(
+        "--url",
+        default=None,
+        help="the controller's base URL or its webhook URL as serve prints it (MAESTRO_API_URL)",
+    )
+    send.add_argument(
+        "--form", action="store_true", help="send as application/x-www-form-urlencoded"
+    )
     send.add_argument("--secret", default=None, help="webhook secret (MAESTRO_WEBHOOK_SECRET)")
     send.add_argument("--delivery", default=None, help="X-GitHub-Delivery (random by default)")
     send.set_defaults(command=cmd_send_webhook)
@@ -61,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--pr", type=int)
     listing.add_argument("--limit", type=int, default=20)
     listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument(
+        "--all", action="store_true", help="follow every page (--limit is then the page size)"
+    )
     listing.set_defaults(command=cmd_runs_list)
     show = runs.add_parser("show", help="one run")
     show.add_argument("run_id")
@@ -113,18 +163,22 @@ def api_client() -> RunsApiClient:
 
 
 def cmd_runs_list(args: argparse.Namespace) -> int:
+    """A JSON array with ``--json`` (all pages with ``--all``); otherwise a table. When more
+    runs remain, the next cursor goes to stderr, so stdout stays the documented array."""
     filters = {
         name: getattr(args, name)
         for name in ("repo", "pipeline", "status", "branch", "since", "cursor", "pr", "limit")
     }
-    page = api_client().list_runs(**filters)
-    if args.json:
-        print(json.dumps(page["runs"], indent=2))
+    client = api_client()
+    if args.all:
+        runs, cursor = list(client.iter_runs(**filters)), None
     else:
-        print(runs_table(page["runs"]))
-        if page.get("next_cursor"):
-            print(f"\nmore: --cursor {page['next_cursor']}")
-    return 0
+        page = client.list_runs(**filters)
+        runs, cursor = page["runs"], page.get("next_cursor")
+    print(json.dumps(runs, indent=2) if args.json else runs_table(runs))
+    if cursor:
+        print(f"more: --cursor {cursor}", file=sys.stderr if args.json else sys.stdout)
+    return EXIT_OK
 
 
 def cmd_runs_show(args: argparse.Namespace) -> int:
@@ -146,40 +200,17 @@ def cmd_runs_act(args: argparse.Namespace) -> int:
 
 
 def cmd_send_webhook(args: argparse.Namespace) -> int:
-
     secret = args.secret or os.environ.get("MAESTRO_WEBHOOK_SECRET")
     if not secret:
         print("maestro: no secret: pass --secret or set MAESTRO_WEBHOOK_SECRET", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     body = args.file.read_bytes()
-    url = (args.url or os.environ.get("MAESTRO_API_URL", DEFAULT_URL)).rstrip("/")
-    status, text = post_webhook(url, args.event, body, secret, args.delivery or str(uuid.uuid4()))
+    url = args.url or os.environ.get("MAESTRO_API_URL", DEFAULT_URL)
+    delivery = args.delivery or str(uuid.uuid4())
+    status, text = post_webhook(url, args.event, body, secret, delivery, form=args.form)
     print(status)
     print(text)
-    return 1 if status >= 400 else 0
-
-
-def post_webhook(url: str, event: str, body: bytes, secret: str, delivery: str) -> tuple[int, str]:
-    from chalicelib.events.signature import sign
-
-    request = urllib.request.Request(
-        f"{url}/webhooks/github",
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "X-GitHub-Event": event,
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": sign(secret.encode(), body),
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-    except urllib.error.URLError as exc:
-        raise ApiError(0, f"cannot reach {url}: {exc.reason}") from None
+    return EXIT_OK if status < 400 else exit_code_for(status)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
