@@ -33,6 +33,12 @@ format: $(VENV)/.stamp-project
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# schemathesis against docs/openapi.yaml with every check, many examples per operation
+# (`make test` runs the same test with a few); MAESTRO_FUZZ_EXAMPLES sets how many.
+.PHONY: api-fuzz
+api-fuzz: setup
+	MAESTRO_FUZZ_EXAMPLES=$${MAESTRO_FUZZ_EXAMPLES:-300} $(BIN)/pytest tests/functional/api/test_fuzz.py
+
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python "$$b" || exit 1; done
 

@@ -55,8 +55,9 @@ def run_schemathesis(url: str, examples: int, tmp_path: Path) -> subprocess.Comp
         "--report", "junit", "--report-dir", str(tmp_path / "report"),
     ]  # fmt: skip
     env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+    budget = 300 + 10 * examples  # seconds; about 3 s per example on two shared cores
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=900, env=env, cwd=tmp_path
+        command, capture_output=True, text=True, timeout=budget, env=env, cwd=tmp_path
     )
 
 
