@@ -204,7 +204,11 @@ def cmd_send_webhook(args: argparse.Namespace) -> int:
     if not secret:
         print("maestro: no secret: pass --secret or set MAESTRO_WEBHOOK_SECRET", file=sys.stderr)
         return EXIT_USAGE
-    body = args.file.read_bytes()
+    try:
+        body = args.file.read_bytes()
+    except OSError as exc:
+        print(f"maestro: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     url = args.url or os.environ.get("MAESTRO_API_URL", DEFAULT_URL)
     delivery = args.delivery or str(uuid.uuid4())
     status, text = post_webhook(url, args.event, body, secret, delivery, form=args.form)
