@@ -159,3 +159,32 @@ def test_job_files_and_logs_are_readable_by_their_owner_only(world):
     jobs = world.run_dir / "jobs"
     for path in (jobs, jobs / "run-1.json", jobs / "run-1.log", jobs / "run-1.home"):
         assert path.stat().st_mode & 0o077 == 0, path
+
+
+def _fake_tool(folder: Path, name: str) -> str:
+    """A program called ``name`` that prints the environment it was given."""
+    path = folder / name
+    path.write_text("#!/bin/sh\nenv\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_each_tool_gets_only_its_own_secret(tmp_path):
+    from runners.process import ProcessRunner
+
+    secret = canaries()
+    env = {**secret, "PATH": os.environ["PATH"], "HOME": str(tmp_path), "TF_IN_AUTOMATION": "1"}
+    proc = ProcessRunner(tmp_path / "step.log", env, echo=False)
+    seen = {}
+    for name in ("terraform", "ansible-playbook", "buildah", "infracost", "git"):
+        done = proc.run([_fake_tool(tmp_path, name)], capture=True)
+        seen[name] = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    for name in ("terraform", "ansible-playbook", "buildah", "git"):
+        assert not set(secret) & set(seen[name]), name
+        assert seen[name]["TF_IN_AUTOMATION"] == "1"
+    assert set(secret) & set(seen["infracost"]) == {"INFRACOST_API_KEY"}
+    # A call that needs a secret passes it; the step log still masks it, encoded forms too.
+    token = secret["MAESTRO_GIT_TOKEN"]
+    script = 'echo "$T"; printf %s "$T" | base64; printf %s "$T" | od -An -tx1 | tr -d " \\n"'
+    proc.run(["sh", "-c", script], env={"T": token})
+    assert find_secrets(tmp_path, {"git": token}) == []
