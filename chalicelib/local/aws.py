@@ -49,21 +49,33 @@ class EmbeddedAws:
     def stop(self) -> None:
         self.server.stop()
 
+    def forget(self) -> None:
+        """Drop everything moto holds (its state is per process, not per server)."""
+        import urllib.request
+
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(reset, timeout=30):
+            pass
+
 
 def bootstrap_resources(settings: Settings, webhook_secret: str) -> Settings:
-    """In moto: the bucket, the webhook secret, and the tables a write budget would use.
+    """In moto: the bucket, the webhook secret, and the tables of a write budget if it is on.
 
     The event queue, runs, leases and idempotency records are not here but in the data
     dir (``chalicelib.local.controller.LocalState``): moto forgets everything on exit.
     """
     import boto3
 
+    from chalicelib.githost.budgeted import budget_enabled
     from chalicelib.store.schema import create_tables
 
-    create_tables(boto3.client("dynamodb"), settings.table, settings.idempotency_table)
+    if budget_enabled(settings):  # its ledger is on DynamoDB (moto) for now: not durable
+        create_tables(boto3.client("dynamodb"), settings.table, settings.idempotency_table)
     boto3.client("s3").create_bucket(Bucket=settings.artifacts_bucket)
-    boto3.client("secretsmanager").create_secret(
-        Name=settings.webhook_secret_name, SecretString=webhook_secret
-    )
+    secrets = boto3.client("secretsmanager")
+    try:
+        secrets.create_secret(Name=settings.webhook_secret_name, SecretString=webhook_secret)
+    except secrets.exceptions.ResourceExistsException:  # a second start in this process
+        secrets.put_secret_value(SecretId=settings.webhook_secret_name, SecretString=webhook_secret)
     queue = Path(settings.local_data_dir or ".") / "state" / "queue.db"
     return settings.model_copy(update={"queue_url": f"sqlite://{queue}"})

@@ -207,9 +207,12 @@ class LocalController:
                 self.aws.stop()
                 self.aws = None
             if self.state is not None:
+                from aws_lambda_powertools.utilities import parameters
+
                 from chalicelib.services import set_services
 
                 set_services(None)
+                parameters.clear_caches()  # the webhook secret, read from moto
                 self.state.close()
                 self.state = None
         finally:
@@ -257,6 +260,8 @@ def _as_local_app(app):
     """What chalice.local.create_local_server does: thread-local current_request."""
     from chalice.local import CustomLocalChalice, LocalChalice
 
+    if isinstance(app, CustomLocalChalice):  # a second start in the same process
+        return app
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
     return app
