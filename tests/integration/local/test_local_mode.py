@@ -155,15 +155,16 @@ def test_signed_webhooks_become_runs_visible_through_the_cli(server, tmp_path: P
 
 
 def test_cli_errors_exit_non_zero_with_a_message(server, tmp_path: Path) -> None:
+    """Exit codes as documented in docs/api.md: 3 not found, 4 not authorized, 5 unreachable."""
     missing = cli(server, "runs", "show", "run-does-not-exist")
-    assert missing.returncode == 1 and "run_not_found" in missing.stderr
+    assert missing.returncode == 3 and "run_not_found" in missing.stderr
     unauthorized = cli({**server, "MAESTRO_API_TOKEN": "wrong"}, "runs", "list")
-    assert unauthorized.returncode == 1 and "unauthorized" in unauthorized.stderr
+    assert unauthorized.returncode == 4 and "unauthorized" in unauthorized.stderr
     payload_file = tmp_path / "push.json"
     payload_file.write_text(json.dumps(push_payload(REPO, "infra_features", "a" * 40)))
     forged = cli(server, "send-webhook", "push", str(payload_file), "--secret", "forged")
-    assert forged.returncode == 1 and forged.stdout.startswith("401")
+    assert forged.returncode == 4 and forged.stdout.startswith("401")
     unreachable = cli(
         {**server, "MAESTRO_API_URL": f"http://127.0.0.1:{free_port()}"}, "runs", "list"
     )
-    assert unreachable.returncode == 1 and "cannot reach" in unreachable.stderr
+    assert unreachable.returncode == 5 and "cannot reach" in unreachable.stderr
