@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
 from chalicelib.pipelines.config import GitOpsConfig
@@ -15,8 +16,11 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
     pipeline = Pipeline(run.pipeline)
     steps = steps_for(pipeline, config)
     callback = Callback(event_bus=settings.event_bus)
+    artifact_prefix = f"s3://{settings.artifacts_bucket}/runs/{run.id}/"
     if settings.local_data_dir:
         callback = Callback(local_dir=f"{settings.local_data_dir}/events")
+        # On disk beside the runs: a plan reviewed before a restart is applied after it.
+        artifact_prefix = Path(settings.local_data_dir, "artifacts", "runs", run.id).as_uri() + "/"
         steps = [_local_playbook(step, settings.local_data_dir) for step in steps]
     else:
         steps = [_ssm_playbook(step, settings) for step in steps]
@@ -32,7 +36,7 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
         working_dir=working_dir_for(pipeline, config),
         workspace=config.terraform.workspace,
         steps=steps,
-        artifact_prefix=f"s3://{settings.artifacts_bucket}/runs/{run.id}/",
+        artifact_prefix=artifact_prefix,
         callback=callback,
         backend=run.backend or settings.runner_backend,
         timeout_minutes=run.timeout_minutes,
