@@ -10,12 +10,13 @@ tool running as the same user cannot read ``/proc/<runner>/environ``.
 from __future__ import annotations
 
 import base64
+import fnmatch
 import os
 import re
 import subprocess
 import sys
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -36,6 +37,9 @@ TOOL_ENV_NAMES = frozenset(
 # LC_* locale; AWS_* the runner's own identity and endpoints (Terraform and Ansible need it;
 # in AWS the plan identity is read-only); TF_* and ANSIBLE_* configure those tools.
 TOOL_ENV_PREFIXES = ("LC_", "AWS_", "TF_", "ANSIBLE_")
+# More names for every tool, as the operator lists them (globs, comma-separated): a provider's
+# own settings, e.g. ``ARM_*,GOOGLE_APPLICATION_CREDENTIALS``. Itself passed on to the runner.
+ENV_TOOL_ENV = "MAESTRO_TOOL_ENV"
 # A secret the runner holds goes only to the tool it is for (the program's file name).
 TOOL_SECRETS: dict[str, tuple[str, ...]] = {
     "infracost": ("INFRACOST_API_KEY", "INFRACOST_PRICING_API_ENDPOINT"),
@@ -51,11 +55,21 @@ def tool_env(env: Mapping[str, str], program: str = "") -> dict[str, str]:
     ['INFRACOST_API_KEY']
     """
     own = TOOL_SECRETS.get(Path(program).name, ())
+    listed = operator_listed(env)
     return {
         name: value
         for name, value in env.items()
-        if name in TOOL_ENV_NAMES or name.startswith(TOOL_ENV_PREFIXES) or name in own
+        if name in TOOL_ENV_NAMES
+        or name.startswith(TOOL_ENV_PREFIXES)
+        or name in own
+        or listed(name)
     }
+
+
+def operator_listed(env: Mapping[str, str]) -> Callable[[str], bool]:
+    """Whether a name matches one of the globs of ``MAESTRO_TOOL_ENV``."""
+    globs = [g.strip() for g in env.get(ENV_TOOL_ENV, "").split(",") if g.strip()]
+    return lambda name: any(fnmatch.fnmatchcase(name, glob) for glob in globs)
 
 
 _hidden = False

@@ -27,7 +27,7 @@ RUNNER_ENV_NAMES = frozenset(
         "https_proxy", "no_proxy", "DOCKER_HOST", "XDG_RUNTIME_DIR", "XDG_DATA_DIRS",
         "MAESTRO_TF_PLUGIN_DIR", "MAESTRO_TF_PROVIDER_MIRRORS", "MAESTRO_TF_MIRROR_SEARCH_ROOTS",
         "MAESTRO_AWS_PROVIDER_MIRROR", "MAESTRO_HEARTBEAT_SECONDS", "MAESTRO_REGISTRY",
-        "MAESTRO_TERRAFORM",
+        "MAESTRO_TERRAFORM", "MAESTRO_TOOL_ENV",
     }
 )  # fmt: skip
 RUNNER_ENV_PREFIXES = ("LC_", "AWS_", "TF_", "ANSIBLE_")
@@ -38,10 +38,13 @@ ENV_INFRACOST_KEY = "INFRACOST_API_KEY"  # only for a job with a cost step
 def runner_env(env: Mapping[str, str], job: JobSpec, home: Path) -> dict[str, str]:
     """The runner's environment for ``job``: the allow-list, ``HOME`` in the run's own
     folder, the shared caches where they were, and a secret only for a job that needs it."""
+    from runners.process import operator_listed  # the runner's own rule for tools
+
+    listed = operator_listed(env)
     chosen = {
         name: value
         for name, value in env.items()
-        if name in RUNNER_ENV_NAMES or name.startswith(RUNNER_ENV_PREFIXES)
+        if name in RUNNER_ENV_NAMES or name.startswith(RUNNER_ENV_PREFIXES) or listed(name)
     }
     old_home = Path(env.get("HOME") or Path.home())
     chosen.update(

@@ -45,6 +45,7 @@ def test_the_terraform_chain(bench):
     out = bench.root / "out"
     out.mkdir()
     bench.env["MAESTRO_TEST_OUT_DIR"] = str(out)
+    bench.env["MAESTRO_TOOL_ENV"] = "MAESTRO_TEST_*"  # tools see only listed names
 
     for run_id, pipeline, extra in (
         ("validate-1", Pipeline.TERRAFORM_VALIDATE, {}),

@@ -188,3 +188,30 @@ def test_each_tool_gets_only_its_own_secret(tmp_path):
     script = 'echo "$T"; printf %s "$T" | base64; printf %s "$T" | od -An -tx1 | tr -d " \\n"'
     proc.run(["sh", "-c", script], env={"T": token})
     assert find_secrets(tmp_path, {"git": token}) == []
+
+
+def test_the_operator_can_list_more_names_for_every_tool(tmp_path):
+    from chalicelib.backends.local import runner_env
+    from chalicelib.jobs import JobSpec
+    from runners.process import ProcessRunner
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "MAESTRO_TOOL_ENV": "ARM_*, GOOGLE_APPLICATION_CREDENTIALS",
+        "ARM_TENANT_ID": "t",
+        "GOOGLE_APPLICATION_CREDENTIALS": "/k.json",
+        "GOOGLE_OTHER": "no",
+        "MAESTRO_API_TOKEN": "never",
+    }
+    job = JobSpec(
+        run_id="r", pipeline="terraform-plan", repo="acme/infra", clone_url="/srv/r", sha="a" * 40,
+        run_number=1, steps=[], artifact_prefix="file:///tmp/x/",
+    )  # fmt: skip
+    passed = runner_env(env, job, tmp_path)
+    assert {"ARM_TENANT_ID", "GOOGLE_APPLICATION_CREDENTIALS", "MAESTRO_TOOL_ENV"} <= set(passed)
+    assert "GOOGLE_OTHER" not in passed and "MAESTRO_API_TOKEN" not in passed
+    done = ProcessRunner(tmp_path / "log", passed, echo=False).run(
+        [_fake_tool(tmp_path, "terraform")], capture=True
+    )
+    assert "ARM_TENANT_ID=t" in done.stdout and "GOOGLE_OTHER" not in done.stdout
