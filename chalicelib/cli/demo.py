@@ -27,6 +27,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEMO_REPO = "maestrops/demo"
 SETTLED = {"succeeded", "failed", "cancelled", "timed_out", "superseded", "unknown"}
 WAIT_SECONDS = 600
+PROGRESS_EVERY = 5.0  # seconds between two progress lines when nothing changes
 
 
 def run_demo(data_dir: Path, port: int = 0) -> int:
@@ -108,13 +109,47 @@ class FlowPlayer:
         self.wait_for(expected + 2)
 
     def wait_for(self, count: int) -> list[dict[str, Any]]:
+        """Until ``count`` runs exist and all have settled, saying what is running meanwhile.
+
+        A line is printed when a run starts or settles, and every ``PROGRESS_EVERY`` seconds
+        while nothing changes (a Terraform apply can take a minute).
+        """
         deadline = time.monotonic() + WAIT_SECONDS
+        started = time.monotonic()
+        shown, shown_at = "", started
         while time.monotonic() < deadline:
             runs = self.client.list_runs(limit=100)["runs"]
             if len(runs) >= count and all(_settled(run) for run in runs):
                 return runs
+            line = progress_line(runs, count)
+            now = time.monotonic()
+            if line != shown or now - shown_at >= PROGRESS_EVERY:
+                print(f"     [{now - started:5.1f} s] {line}", flush=True)
+                shown, shown_at = line, now
             time.sleep(0.2)
         raise TimeoutError(f"runs did not settle within {WAIT_SECONDS} s")
+
+
+def progress_line(runs: list[dict[str, Any]], expected: int) -> str:
+    """What the demo waits for, in one line.
+
+    >>> progress_line([{"pipeline": "terraform-plan", "status": "running",
+    ...                 "run_number": 1, "steps": [{"name": "init"}]}], 2)
+    'waiting: 0 of 2 runs settled; terraform-plan #1 running (after step init)'
+    """
+    settled = sum(1 for run in runs if _settled(run))
+    busy = [
+        f"{run['pipeline']} #{run.get('run_number', '?')} {run['status']}{_last_step(run)}"
+        for run in runs
+        if not _settled(run)
+    ]
+    line = f"waiting: {settled} of {max(expected, len(runs))} runs settled"
+    return line + (f"; {', '.join(busy)}" if busy else "; the next run is being queued")
+
+
+def _last_step(run: dict[str, Any]) -> str:
+    steps = run.get("steps") or []
+    return f" (after step {steps[-1].get('name')})" if steps else ""
 
 
 def _settled(run: dict[str, Any]) -> bool:

@@ -94,3 +94,11 @@ def test_pull_requests_received_plan_and_result_comments(demo: tuple[Path, str])
     deploy = (comments / "2-cd-application.md").read_text()
     assert "deploy" in deploy and "skipped" in deploy
     assert "== Runs" in stdout and "duplicate delivery" in stdout
+
+
+def test_the_demo_says_what_it_waits_for(demo: tuple[Path, str]) -> None:
+    _, stdout = demo
+    waits = [line for line in stdout.splitlines() if "waiting:" in line]
+    assert any("terraform-plan #1" in line for line in waits), stdout[:3000]
+    assert any("terraform-apply #1" in line for line in waits)
+    assert all(line.lstrip().startswith("[") and " s] waiting: " in line for line in waits)
