@@ -1,4 +1,4 @@
-"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (DESIGN.md)."""
+"""The ``.gitops.yml`` schema. Its defaults are exactly the seed's flow (the README's table)."""
 
 from __future__ import annotations
 
@@ -155,11 +155,11 @@ class GitOpsConfig(_Strict):
     def edges(self) -> list[Edge]:
         if self.allowed_edges is not None:
             return self.allowed_edges
+        terraform, application = self.terraform, self.application
         return [
-            Edge(source=self.terraform.feature_branch, target=self.terraform.main_branch),
-            Edge(
-                source=self.application.integration_branch,
-                target=self.application.deployment_branch,
+            Edge.model_validate({"from": terraform.feature_branch, "to": terraform.main_branch}),
+            Edge.model_validate(
+                {"from": application.integration_branch, "to": application.deployment_branch}
             ),
         ]
 
