@@ -12,6 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.event_types import (
+    DETAIL_HEARTBEAT,
+    DETAIL_RUN_FINISHED,
+    DETAIL_RUN_STARTED,
+    DETAIL_STEP_FINISHED,
+    RUNNER_SOURCE,
+)
+
 
 class Pipeline(StrEnum):
     TERRAFORM_VALIDATE = "terraform-validate"
@@ -21,6 +29,10 @@ class Pipeline(StrEnum):
     CI_APPLICATION = "ci-application"
     CD_APPLICATION = "cd-application"
 
+
+# The runner backends the controller can start (``backends/registry.py`` maps each to its
+# class); ``.gitops.yml`` may choose one per pipeline.
+RunnerBackendName = Literal["local", "codebuild", "ecs", "ssm", "recording"]
 
 StepKind = Literal[
     "terraform_fmt",  # terraform fmt -check -recursive
@@ -54,7 +66,7 @@ class Callback(BaseModel):
     """Where the runner reports: an EventBridge bus (AWS) or a directory (local mode)."""
 
     event_bus: str = "default"
-    source: str = "maestrops.runner"
+    source: str = RUNNER_SOURCE
     local_dir: str | None = None
 
 
@@ -79,14 +91,6 @@ class JobSpec(BaseModel):
     timeout_minutes: int = 60
     previous_run_id: str | None = None  # for apply: the plan run whose artifact is applied
 
-
-# EventBridge detail-types of the runner's own events, defined in a pydantic-free module.
-from chalicelib.event_types import (  # noqa: E402
-    DETAIL_HEARTBEAT,
-    DETAIL_RUN_FINISHED,
-    DETAIL_RUN_STARTED,
-    DETAIL_STEP_FINISHED,
-)
 
 __all__ = [
     "COMPOSE_COMMIT_MARKER",

@@ -24,6 +24,7 @@ RUNS_BY_PIPELINE = (RUNS_STARTED, RUNS_SUCCEEDED, RUNS_FAILED, RUN_DURATION)
 # Service dimension only, so that one alarm covers every deploying pipeline.
 DEPLOY_FAILED = "DeployFailed"
 RUNS_TIMED_OUT = "RunsTimedOut"
+RUNS_UNKNOWN = "RunsUnknown"  # an apply whose outcome nobody knows until a person resolves it
 MONTHLY_COST_CHANGE = "MonthlyCostChange"  # USD per merged PR
 
 DEPLOYING_PIPELINES = ("terraform-apply", "ansible-monitoring", "cd-application")

@@ -1,8 +1,9 @@
-"""The composition root: settings, store, Git host, queue and backends, built once, lazily.
+"""The composition root: settings, store, Git host, queue, backends and flows, built once, lazily.
 
 Handlers call ``get_services()``; tests build their own ``Services`` with fakes and install
 it with ``set_services``. Only what a handler touches gets built, so the webhook's cold start
-never pays for the dispatcher's clients.
+never pays for the dispatcher's clients. Every object is complete when it is built: nothing
+is wired after construction.
 """
 
 from __future__ import annotations
@@ -12,6 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import (
+        BasePersistenceLayer,
+    )
+
+    from chalicelib.backends.registry import BackendRegistry
+    from chalicelib.flows.commands import CommentCommands
+    from chalicelib.flows.dispatch import Dispatcher
+    from chalicelib.flows.endings import RunEndings
+    from chalicelib.flows.ingress import WebhookIngress
+    from chalicelib.flows.notify import Notifier
+    from chalicelib.flows.reaper import Reaper
+    from chalicelib.flows.runner_events import RunnerEventHandler
+    from chalicelib.githost.base import GitHost
+    from chalicelib.githost.budgeted import BudgetedGitHost
+    from chalicelib.locks.gate import LockGate
+    from chalicelib.queue.base import Queue
+    from chalicelib.runs.store import RunStore
     from chalicelib.settings import Settings
 
 
@@ -25,20 +43,24 @@ class Services:
         for name, value in overrides.items():
             setattr(self, name, value)  # shadows the cached_property of the same name
 
-    @cached_property
-    def ingress(self):
-        from chalicelib.flows.ingress import WebhookIngress
-
-        return WebhookIngress(self.settings, self.webhook_secret, self.queue, self.persistence)
+    # -- adapters ---------------------------------------------------------------------------
 
     @cached_property
-    def persistence(self):
+    def dynamodb(self) -> Any:
+        """One DynamoDB resource for every store of the main table."""
+        import boto3
+
+        return boto3.resource("dynamodb")
+
+    @cached_property
+    def persistence(self) -> BasePersistenceLayer:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
+        # Its own low-level client: a resource's client would serialize the typed items twice.
         return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
 
     @cached_property
-    def queue(self):
+    def queue(self) -> Queue:
         from chalicelib.queue.sqs import SqsQueue
 
         return SqsQueue(self.settings.queue_url)
@@ -52,59 +74,111 @@ class Services:
         return secret.encode() if isinstance(secret, str) else bytes(secret)
 
     @cached_property
-    def store(self):
+    def store(self) -> RunStore:
         from chalicelib.store.runs import DynamoRunStore
 
-        return DynamoRunStore(self.settings.table)
+        return DynamoRunStore(self.settings.table, resource=self.dynamodb)
 
     @cached_property
-    def githost(self):
-        from chalicelib.githost.budgeted import budget_enabled, with_budget
-
+    def git_host(self) -> GitHost:
+        """The Git host itself, without the write budget."""
         if self.settings.repos_dir:
             from chalicelib.githost.local import LocalGitHost
 
             data_dir = self.settings.local_data_dir or "."
-            host = LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
-        else:
-            from chalicelib.githost.github import github_from_env
+            return LocalGitHost(self.settings.repos_dir, str(Path(data_dir) / "outbox"))
+        from chalicelib.githost.github import github_from_settings
 
-            host = github_from_env()
-        # MAESTRO_WRITE_BUDGET=on|off; on for GitHub, off for local mode unless asked.
-        return with_budget(host, self.settings) if budget_enabled(self.settings) else host
+        return github_from_settings(self.settings)
 
     @cached_property
-    def backends(self):
+    def budgeted_githost(self) -> BudgetedGitHost | None:
+        """The Git host behind the write budget, or ``None`` when the budget is off."""
+        from chalicelib.githost.budgeted import budget_enabled, with_budget
+
+        if not budget_enabled(self.settings):
+            return None
+        return with_budget(self.git_host, self.settings, resource=self.dynamodb)
+
+    @cached_property
+    def githost(self) -> GitHost:
+        """What the flows use: budgeted when ``MAESTRO_WRITE_BUDGET`` is on (GitHub default)."""
+        return self.budgeted_githost or self.git_host
+
+    @cached_property
+    def backends(self) -> BackendRegistry:
         from chalicelib.backends.registry import BackendRegistry
 
         return BackendRegistry(self.settings)
 
-    @cached_property
-    def dispatcher(self):
-        from chalicelib.flows.commands import CommentCommands
-        from chalicelib.flows.dispatch import Dispatcher
+    def pr_status(self, repo: str, pr: int) -> str | None:
+        """Open, merged or closed; ``None`` when the Git host cannot tell now."""
+        from chalicelib.githost.base import GitHostError
 
-        dispatcher = Dispatcher(
-            self.settings, self.store, self.githost, self.backends, locks=self.locks
-        )
-        dispatcher.comment_handler = CommentCommands(self.store, self.githost, dispatcher).handle
-        return dispatcher
+        try:
+            return self.githost.pull_request_status(repo, pr)  # built only when asked
+        except GitHostError:
+            return None
 
     @cached_property
-    def locks(self):
+    def locks(self) -> LockGate:
         from chalicelib.locks.gate import LockGate
         from chalicelib.store.locks import DynamoLockStore
 
-        def pr_status(repo: str, pr: int) -> str:  # the Git host is built only when asked
-            return self.githost.pull_request_status(repo, pr)
+        store = DynamoLockStore(self.settings.table, resource=self.dynamodb)
+        return LockGate(store, self.store, pr_status=self.pr_status)
 
-        return LockGate(DynamoLockStore(self.settings.table), self.store, pr_status=pr_status)
+    # -- flows ------------------------------------------------------------------------------
 
     @cached_property
-    def runner_events(self):
+    def ingress(self) -> WebhookIngress:
+        from chalicelib.flows.ingress import WebhookIngress
+
+        return WebhookIngress(self.settings, self.webhook_secret, self.queue, self.persistence)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        from chalicelib.flows.notify import Notifier
+
+        return Notifier(self.githost, self.settings)
+
+    @cached_property
+    def endings(self) -> RunEndings:
+        from chalicelib.flows.endings import RunEndings
+
+        return RunEndings(self.settings, self.store, self.notifier)
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        from chalicelib.flows.dispatch import Dispatcher
+
+        return Dispatcher(
+            self.settings,
+            self.store,
+            self.githost,
+            self.notifier,
+            self.endings,
+            self.backends,
+            locks=self.locks,
+        )
+
+    @cached_property
+    def commands(self) -> CommentCommands:
+        from chalicelib.flows.commands import CommentCommands
+
+        return CommentCommands(self.store, self.githost, self.notifier, self.dispatcher)
+
+    @cached_property
+    def runner_events(self) -> RunnerEventHandler:
         from chalicelib.flows.runner_events import RunnerEventHandler
 
-        return RunnerEventHandler(self.settings, self.store, self.githost, self.dispatcher)
+        return RunnerEventHandler(self.settings, self.store, self.endings, self.dispatcher)
+
+    @cached_property
+    def reaper(self) -> Reaper:
+        from chalicelib.flows.reaper import Reaper
+
+        return Reaper(self.store, self.backends, self.endings)
 
 
 _services: Services | None = None

@@ -18,7 +18,6 @@ class Settings(BaseModel):
     queue_url: str = ""
     artifacts_bucket: str = "maestrops-artifacts"
     webhook_secret_name: str = "maestrops/webhook-secret"
-    github_app_secret_name: str = "maestrops/github-app"
     allowed_repos: list[str] = Field(default_factory=list)  # owner/name globs; empty: none
     event_bus: str = "default"
     runner_backend: str = "local"
@@ -29,6 +28,22 @@ class Settings(BaseModel):
     repos_dir: str | None = None  # local mode: owner/name -> $repos_dir/owner/name
     secret_max_age_seconds: int = 300
     region: str = "us-east-1"  # Lambda sets AWS_REGION
+    api_auth: str = "iam"  # runs API: "iam" (API Gateway SigV4) or "token" (local mode)
+    write_budget: str | None = None  # "on"/"off"; unset: on for GitHub, off in local mode
+    # Runner backends
+    codebuild_project: str = "maestrops-runner"
+    ecs_cluster: str = "maestrops"
+    ecs_task_definition: str = "maestrops-runner"
+    ecs_subnets: list[str] = Field(default_factory=list)
+    ecs_security_groups: list[str] = Field(default_factory=list)
+    ssm_instance_ids: list[str] = Field(default_factory=list)
+    # GitHub: an App (id, installation, private key secret) or a token secret
+    github_api_url: str = "https://api.github.com"
+    github_status_mode: str = "status"  # "status" or "check-run"
+    github_app_id: str | None = None
+    github_installation_id: int | None = None
+    github_private_key_secret: str | None = None
+    github_token_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -38,8 +53,9 @@ class Settings(BaseModel):
             for field, variable in _VARIABLES.items()
             if env.get(variable) not in (None, "")
         }
-        if "allowed_repos" in values:
-            values["allowed_repos"] = _split_globs(values["allowed_repos"])
+        for name in _LISTS:
+            if name in values:
+                values[name] = _split_globs(values[name])
         return cls.model_validate(values)
 
     def is_repo_allowed(self, repo: str) -> bool:
@@ -55,7 +71,6 @@ _VARIABLES = {
     "queue_url": "MAESTRO_QUEUE_URL",
     "artifacts_bucket": "MAESTRO_ARTIFACTS_BUCKET",
     "webhook_secret_name": "MAESTRO_WEBHOOK_SECRET_NAME",
-    "github_app_secret_name": "MAESTRO_GITHUB_APP_SECRET_NAME",
     "allowed_repos": "MAESTRO_ALLOWED_REPOS",
     "event_bus": "MAESTRO_EVENT_BUS",
     "runner_backend": "MAESTRO_RUNNER_BACKEND",
@@ -65,7 +80,22 @@ _VARIABLES = {
     "local_data_dir": "MAESTRO_DATA_DIR",
     "repos_dir": "MAESTRO_REPOS_DIR",
     "region": "AWS_REGION",
+    "api_auth": "MAESTRO_API_AUTH",
+    "write_budget": "MAESTRO_WRITE_BUDGET",
+    "codebuild_project": "MAESTRO_CODEBUILD_PROJECT",
+    "ecs_cluster": "MAESTRO_ECS_CLUSTER",
+    "ecs_task_definition": "MAESTRO_ECS_TASK_DEFINITION",
+    "ecs_subnets": "MAESTRO_ECS_SUBNETS",
+    "ecs_security_groups": "MAESTRO_ECS_SECURITY_GROUPS",
+    "ssm_instance_ids": "MAESTRO_SSM_INSTANCE_IDS",
+    "github_api_url": "MAESTRO_GITHUB_API_URL",
+    "github_status_mode": "MAESTRO_GITHUB_STATUS_MODE",
+    "github_app_id": "MAESTRO_GITHUB_APP_ID",
+    "github_installation_id": "MAESTRO_GITHUB_INSTALLATION_ID",
+    "github_private_key_secret": "MAESTRO_GITHUB_PRIVATE_KEY_SECRET",
+    "github_token_secret": "MAESTRO_GITHUB_TOKEN_SECRET",
 }
+_LISTS = ("allowed_repos", "ecs_subnets", "ecs_security_groups", "ssm_instance_ids")
 
 
 def repo_matches(repo: str, pattern: str) -> bool:

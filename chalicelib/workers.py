@@ -2,7 +2,11 @@
 
 ``dispatch_events`` is a plain Lambda function: its SQS event source mapping (in
 terraform/controller) sets ``ReportBatchItemFailures``, which Chalice's own SQS decorator
-cannot, so one poison message fails alone and goes to the DLQ after its retries.
+cannot. The queue is FIFO with one message group per repository, so the batch goes through
+powertools' ``SqsFifoPartialProcessor``: when a repository's message fails, that repository's
+later messages in the batch are returned unprocessed with it (they run after its retry, in
+order) while other repositories' messages go on. A poison message reaches the DLQ after its
+retries.
 """
 
 from __future__ import annotations
@@ -23,21 +27,25 @@ RUNNER_EVENT_PATTERN = {"source": [RUNNER_SOURCE], "detail-type": list(RUNNER_DE
 
 
 def dispatch_record(record: Any) -> None:
-    """One SQS record (powertools' ``SQSRecord``): a queued Trigger."""
+    """One SQS record (powertools' ``SQSRecord``): a queued Trigger, routed to its flow."""
     from chalicelib.events.trigger import Trigger
 
-    get_services().dispatcher.process(Trigger.model_validate_json(record.body))
+    trigger = Trigger.model_validate_json(record.body)
+    services = get_services()
+    if trigger.event == "issue_comment":
+        services.commands.handle(trigger)
+    else:
+        services.dispatcher.process(trigger)
 
 
 @workers.lambda_function(name="dispatch_events")
-def dispatch_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def dispatch_events(event: dict[str, Any], context: Any) -> Any:
     from aws_lambda_powertools.utilities.batch import (
-        BatchProcessor,
-        EventType,
+        SqsFifoPartialProcessor,
         process_partial_response,
     )
 
-    processor = BatchProcessor(event_type=EventType.SQS)
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
     return process_partial_response(
         event=event, record_handler=dispatch_record, processor=processor, context=context
     )
@@ -50,12 +58,10 @@ def on_runner_event(event: Any) -> None:
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="reap_stuck_runs")
 def reap_stuck_runs(event: Any) -> None:
-    from chalicelib.flows.reaper import reap
     from chalicelib.observability import logger
 
-    services = get_services()
-    timed_out = reap(services.store, services.backends)
-    logger.info("reaper pass", extra={"timed_out": [run.id for run in timed_out]})
+    ended = get_services().reaper.reap()
+    logger.info("reaper pass", extra={"ended": [run.id for run in ended]})
 
 
 @workers.schedule(Rate(5, unit=Rate.MINUTES), name="sweep_locks")
@@ -77,10 +83,10 @@ def flush_feedback(event: Any) -> None:
     """Send the comments and statuses the write budget held back, once they fit again."""
     from chalicelib.observability import logger
 
-    flush = getattr(get_services().githost, "flush", None)
-    if flush is None:
+    budgeted = get_services().budgeted_githost
+    if budgeted is None:
         return  # MAESTRO_WRITE_BUDGET=off: every write went out at once
-    report = flush()
+    report = budgeted.flush()
     logger.info(
         "feedback flush",
         extra={

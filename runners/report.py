@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from chalicelib.event_types import RUNNER_SOURCE
 from chalicelib.jobs import DETAIL_HEARTBEAT, Callback, RunnerEvent
 
 
@@ -68,7 +69,7 @@ def sink_for(callback: Callback, events_client=None) -> EventSink:
 class Reporter:
     """Numbers and sends a run's events; thread-safe because the heartbeat sends too."""
 
-    def __init__(self, run_id: str, sink: EventSink, source: str = "maestrops.runner") -> None:
+    def __init__(self, run_id: str, sink: EventSink, source: str = RUNNER_SOURCE) -> None:
         self.run_id = run_id
         self._sink = sink
         self._source = source

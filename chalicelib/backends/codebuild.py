@@ -6,6 +6,7 @@ from typing import Any
 
 from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import JobSpec, job_env
+from chalicelib.settings import Settings
 
 _STATES: dict[str, RunnerState] = {
     "IN_PROGRESS": "running",
@@ -43,10 +44,8 @@ class CodeBuildBackend:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings) -> CodeBuildBackend:
-        import os
-
-        return cls(os.environ.get("MAESTRO_CODEBUILD_PROJECT", "maestrops-runner"))
+    def from_settings(cls, settings: Settings) -> CodeBuildBackend:
+        return cls(settings.codebuild_project)
 
     @property
     def client(self):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import RUNNER_COMMAND, JobSpec, job_env
+from chalicelib.settings import Settings
 
 _RUNNING = {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"}
 _PENDING = {"PROVISIONING", "PENDING", "ACTIVATING"}
@@ -81,17 +81,12 @@ class EcsBackend:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings) -> EcsBackend:
-        env = os.environ
-
-        def split(name: str) -> list[str]:
-            return [p for p in env.get(name, "").split(",") if p]
-
+    def from_settings(cls, settings: Settings) -> EcsBackend:
         return cls(
-            env.get("MAESTRO_ECS_CLUSTER", "maestrops"),
-            env.get("MAESTRO_ECS_TASK_DEFINITION", "maestrops-runner"),
-            split("MAESTRO_ECS_SUBNETS"),
-            split("MAESTRO_ECS_SECURITY_GROUPS"),
+            settings.ecs_cluster,
+            settings.ecs_task_definition,
+            settings.ecs_subnets,
+            settings.ecs_security_groups,
         )
 
     @property

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from chalicelib.backends.base import RunnerRef, RunnerState
 from chalicelib.jobs import JobSpec
+from chalicelib.settings import Settings
 
 
 class RecordingBackend:
@@ -15,6 +16,10 @@ class RecordingBackend:
         self.jobs: list[JobSpec] = []
         self.cancelled: list[str] = []
         self._directory = Path(directory) if directory else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordingBackend:
+        return cls()
 
     def start(self, job: JobSpec) -> RunnerRef:
         self.jobs.append(job)

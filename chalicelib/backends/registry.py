@@ -6,9 +6,10 @@ import importlib
 from collections.abc import Callable
 
 from chalicelib.backends.base import DispatchError, RunnerBackend, RunnerRef
+from chalicelib.jobs import RunnerBackendName
 from chalicelib.settings import Settings
 
-BACKENDS = {
+BACKENDS: dict[RunnerBackendName, str] = {
     "recording": "chalicelib.backends.recording:RecordingBackend",
     "local": "chalicelib.backends.local:LocalBackend",
     "codebuild": "chalicelib.backends.codebuild:CodeBuildBackend",
@@ -53,5 +54,4 @@ class BackendRegistry:
             raise DispatchError(f"unknown runner backend {name!r}; known: {', '.join(BACKENDS)}")
         module_name, class_name = BACKENDS[name].split(":")
         backend_class = getattr(importlib.import_module(module_name), class_name)
-        from_settings = getattr(backend_class, "from_settings", None)
-        return from_settings(self._settings) if from_settings else backend_class()
+        return backend_class.from_settings(self._settings)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import Any
 
 from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
 from chalicelib.jobs import ENV_RUN_ID, RUNNER_COMMAND, JobSpec, job_env
+from chalicelib.settings import Settings
 
 _STATES: dict[str, RunnerState] = {
     "Pending": "pending",
@@ -87,9 +87,8 @@ class SsmBackend:
         self._client = client
 
     @classmethod
-    def from_settings(cls, settings) -> SsmBackend:
-        ids = [i for i in os.environ.get("MAESTRO_SSM_INSTANCE_IDS", "").split(",") if i]
-        return cls(ids, settings.artifacts_bucket)
+    def from_settings(cls, settings: Settings) -> SsmBackend:
+        return cls(settings.ssm_instance_ids, settings.artifacts_bucket)
 
     @property
     def client(self):

@@ -1,6 +1,6 @@
 """Comment commands on pull requests: ``maestro plan|apply|unlock|help|approve-cost``.
 
-The dispatcher hands every ``issue_comment`` trigger here. A command is read with the prefix
+The worker hands every ``issue_comment`` trigger here. A command is read with the prefix
 of the ``.gitops.yml`` at the PR's head, the commenter must have write access, and then one
 small method per command acts. An accepted command gets an 👀 reaction; a refused one a 😕
 and an answer in the thread that says why. Nothing here raises for a user's mistake.
@@ -9,20 +9,22 @@ and an answer in the thread that says why. Nothing here raises for a user's mist
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.events.comment_parser import Command, help_text, parse_command
 from chalicelib.events.trigger import Trigger
 from chalicelib.feedback.notices import refusal_comment
-from chalicelib.githost.base import CommitStatus, GitHost, GitHostError, PullRequestHead
+from chalicelib.flows.dispatch import Dispatcher
+from chalicelib.flows.notify import Notifier
+from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead
 from chalicelib.jobs import Pipeline
 from chalicelib.observability import logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
 from chalicelib.pipelines.routing import PipelineRequest
 from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
 from chalicelib.runs.query import RunQuery
+from chalicelib.runs.store import RunStore
 
-THREAD = "commands"  # one answer comment per PR, updated in place
 ACK, REFUSED = "eyes", "confused"
 PLAN_LOOKBACK = 100
 
@@ -31,21 +33,18 @@ class Refusal(Exception):  # a request answered with a reason, not an error
     """A command that will not run; the message is the answer posted in the thread."""
 
 
-class CommandDispatcher(Protocol):
-    def start(self, request: PipelineRequest, trigger: Trigger, config: GitOpsConfig) -> Run: ...
-    def release_pr(self, repo: str, pr: int, leave_queues: bool = True) -> list[Any]: ...
-
-
 class CommentCommands:
     def __init__(
         self,
-        store: Any,
+        store: RunStore,
         githost: GitHost,
-        dispatcher: CommandDispatcher,
+        notifier: Notifier,
+        dispatcher: Dispatcher,
         clock: Callable[[], Any] = utc_now,
     ) -> None:
         self._store = store
-        self._githost = githost
+        self._githost = githost  # reads only: every write goes through the notifier
+        self._notifier = notifier
         self._dispatcher = dispatcher
         self._clock = clock
 
@@ -54,7 +53,7 @@ class CommentCommands:
         if trigger.pr is None or trigger.action != "created" or not trigger.comment_body:
             return []  # issue comments, edits and deletions run nothing
         try:
-            head = self._call(self._githost, "pull_request_head", trigger.repo, trigger.pr)
+            head = self._githost.pull_request_head(trigger.repo, trigger.pr)
             config = self._config(trigger.repo, head.sha)
         except (GitHostError, ConfigError) as exc:
             logger.warning("comment not read", extra={"pr": trigger.pr, "error": str(exc)})
@@ -117,7 +116,7 @@ class CommentCommands:
         self._check_target(command, config)
         self._check_terraform_pr(head, config, Pipeline.TERRAFORM_APPLY)
         assert trigger.pr is not None
-        state = self._call(self._githost, "pull_request_state", trigger.repo, trigger.pr)
+        state = self._githost.pull_request_state(trigger.repo, trigger.pr)
         missing = [need for need in settings.requires if not getattr(state, need)]
         if missing:
             raise Refusal(f"the PR is not {' and '.join(missing)} (`comments.apply.requires`)")
@@ -145,20 +144,15 @@ class CommentCommands:
             changes["approval_reason"] = command.reason[:500]
         approved = self._store.update_fields(plan.id, **changes)
         if approved.cost.get("verdict") == "block":  # the red cost status turns green
-            status = CommitStatus(
-                context=f"maestrops/{approved.pipeline}",
-                state="success",
-                description=f"cost approved by @{changes['approved_by']}"[:140],
+            self._notifier.run_status(
+                approved, "success", f"cost approved by @{changes['approved_by']}"
             )
-            self._githost.set_status(approved.repo, approved.sha, status)
 
     # -- checks ---------------------------------------------------------------------------
 
     def _authorize(self, trigger: Trigger) -> None:
         user = trigger.sender or ""
-        check = getattr(self._githost, "has_write_access", None)
-        allowed = bool(user) and (check is None or self._safe(check, trigger.repo, user))
-        if not allowed:
+        if not (user and self._may_write(trigger.repo, user)):
             raise Refusal(f"@{user or 'unknown'} needs write access to {trigger.repo}")
 
     def _check_approver(self, trigger: Trigger, config: GitOpsConfig) -> None:
@@ -172,7 +166,7 @@ class CommentCommands:
         except ValidationError as exc:
             raise Refusal(f".gitops.yml `cost` is invalid: {exc.errors()[0]['msg']}") from None
         user = trigger.sender or ""
-        role = self._call(self._githost, "repository_role", trigger.repo, user)
+        role = self._githost.repository_role(trigger.repo, user)
         if not role_allows(role, required):
             raise Refusal(
                 f"@{user} has the `{role}` role; approving a cost needs `{required}` "
@@ -229,30 +223,13 @@ class CommentCommands:
 
     def _answer(self, trigger: Trigger, body: str) -> None:
         assert trigger.pr is not None
-        try:
-            self._githost.post_comment(trigger.repo, trigger.pr, body, thread=THREAD)
-        except GitHostError as exc:
-            logger.warning("answer not posted", extra={"pr": trigger.pr, "error": str(exc)})
+        self._notifier.answer(trigger.repo, trigger.pr, body)
 
     def _react(self, trigger: Trigger, content: str) -> None:
-        react = getattr(self._githost, "add_reaction", None)
-        if react is None or trigger.comment_id is None:
-            return
-        try:
-            react(trigger.repo, trigger.comment_id, content)
-        except GitHostError as exc:
-            logger.warning("reaction not added", extra={"pr": trigger.pr, "error": str(exc)})
+        self._notifier.react(trigger.repo, trigger.comment_id, content)
 
-    @staticmethod
-    def _call(githost: GitHost, name: str, *args: Any) -> Any:
-        method = getattr(githost, name, None)
-        if method is None:
-            raise GitHostError(f"{type(githost).__name__} cannot answer {name}")
-        return method(*args)
-
-    @staticmethod
-    def _safe(check: Callable[..., bool], *args: Any) -> bool:
+    def _may_write(self, repo: str, user: str) -> bool:
         try:
-            return bool(check(*args))
+            return self._githost.has_write_access(repo, user)
         except GitHostError:
             return False  # unknown permissions refuse; the answer says what is needed

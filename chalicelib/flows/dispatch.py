@@ -1,4 +1,4 @@
-"""The dispatcher: a queued Trigger becomes recorded runs, each handed to a runner backend.
+"""Dispatch: a queued push or pull-request Trigger becomes recorded runs, each handed to a backend.
 
 Safe to run twice on the same message (SQS delivers at least once): run ids derive from the
 delivery id and pipeline, so a second pass finds the run it created and only finishes what
@@ -7,14 +7,13 @@ the first pass left undone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from chalicelib import metric_names
 from chalicelib.backends.base import DispatchError
 from chalicelib.backends.registry import BackendRegistry
 from chalicelib.events.trigger import Trigger
-from chalicelib.flows.notify import notify_waiting
-from chalicelib.githost.base import CommitStatus, GitHost, GitHostError
+from chalicelib.flows.endings import RunEndings
+from chalicelib.flows.notify import Notifier
+from chalicelib.githost.base import GitHost, GitHostError
 from chalicelib.jobs import Pipeline
 from chalicelib.locks.gate import Fence, LockGate, Promotion
 from chalicelib.locks.lease import LockKey
@@ -28,8 +27,9 @@ from chalicelib.pipelines.routing import (
     route,
 )
 from chalicelib.runs.exceptions import RunExistsError, RunNotFoundError, TransitionConflictError
-from chalicelib.runs.model import Run, RunStatus, run_id_for, truncate_error
+from chalicelib.runs.model import Run, RunStatus, isoformat, run_id_for, truncate_error, utc_now
 from chalicelib.runs.query import RunQuery
+from chalicelib.runs.rules import cost_blocked
 from chalicelib.runs.store import RunStore
 from chalicelib.settings import Settings
 
@@ -44,24 +44,25 @@ class Dispatcher:
         settings: Settings,
         store: RunStore,
         githost: GitHost,
+        notifier: Notifier,
+        endings: RunEndings,
         backends: BackendRegistry,
         locks: LockGate | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
-        self._githost = githost
+        self._githost = githost  # reads .gitops.yml; every write goes through the notifier
+        self._notifier = notifier
+        self._endings = endings
         self._backends = backends
         self._configs: dict[tuple[str, str], GitOpsConfig] = {}
         self.locks = locks  # workspace leases (chalicelib/locks); None: no locking
-        self.comment_handler: Callable[[Trigger], list[Run]] | None = None  # set by services
 
     def process(self, trigger: Trigger) -> list[Run]:
-        """Route ``trigger`` and start what it asks for; returns the runs it touched."""
-        if trigger.event == "issue_comment":
-            if self.comment_handler is not None:
-                return self.comment_handler(trigger)
-            logger.info("comment ignored: no command handler", extra={"pr": trigger.pr})
-            return []
+        """Route a push or pull-request ``trigger`` and start what it asks for.
+
+        Returns the runs it touched. Comments go to ``flows.commands`` instead.
+        """
         ignored = ignored_before_config(trigger)  # a deleted ref: no commit, no config
         if ignored is not None:
             logger.info("nothing to start", extra={"reason": ignored, "repo": trigger.repo})
@@ -112,9 +113,7 @@ class Dispatcher:
             admission = self.locks.admit(run, config, trigger.clone_url)
             self.resume(admission.promotions)
             if not admission.go:  # queued behind another PR's lease; resumed when it frees
-                notify_waiting(
-                    self._githost, self._settings, run, admission, config.comments.command_prefix
-                )
+                self._notifier.waiting_for_lock(run, admission, config.comments.command_prefix)
                 return run
         return self._dispatch(run, config, trigger.clone_url)
 
@@ -224,8 +223,6 @@ class Dispatcher:
         return None
 
     def _cost_blocked(self, plan_run_id: str | None) -> bool:
-        from chalicelib.flows.runner_events import cost_blocked
-
         return plan_run_id is not None and cost_blocked(self._store.get(plan_run_id))
 
     def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
@@ -253,11 +250,15 @@ class Dispatcher:
             return self._fail(run, f"dispatch failed: {exc}")
         try:
             run = self._store.transition(
-                run.id, RunStatus.DISPATCHED, runner_ref=ref.id, backend=ref.backend
+                run.id,
+                RunStatus.DISPATCHED,
+                runner_ref=ref.id,
+                backend=ref.backend,
+                dispatched_at=isoformat(utc_now()),
             )
         except TransitionConflictError:
             return self._store.get(run.id)  # the runner already reported; it is ahead of us
-        self._status(run, "pending", f"queued: run #{run.run_number}")
+        self._notifier.run_status(run, "pending", f"queued: run #{run.run_number}")
         return run
 
     def _clone_url(self, repo: str, clone_url: str | None) -> str:
@@ -269,10 +270,10 @@ class Dispatcher:
 
     def _fail(self, run: Run, error: str) -> Run:
         logger.warning("run failed before it ran", extra={"run": run.id, "error": error})
-        run = self._store.transition(run.id, RunStatus.FAILED, error=truncate_error(error))
-        emit_metric(metric_names.RUNS_FAILED, pipeline=str(run.pipeline))
-        self._status(run, "failure", error)
-        return run
+        run = self._store.transition(
+            run.id, RunStatus.FAILED, error=truncate_error(error), finished_at=isoformat(utc_now())
+        )
+        return self._endings.report(run)
 
     def _record_config_failure(self, trigger: Trigger, error: str) -> list[Run]:
         """A broken ``.gitops.yml`` or an unknown sha: record a failed run that says why."""
@@ -293,22 +294,16 @@ class Dispatcher:
                 error=truncate_error(error),
             )
             try:
-                runs.append(self._store.create(run))
+                self._store.create(run)
             except RunExistsError:
-                runs.append(self._store.get(run.id))
-            emit_metric(metric_names.RUNS_FAILED, pipeline=pipeline)
-            self._status(run, "failure", error)
+                runs.append(self._store.get(run.id))  # reported when it was created
+                continue
+            runs.append(self._endings.report(run))
         return runs
 
     def _apply_policy(self, trigger: Trigger, decision: RoutingDecision) -> None:
-        if decision.policy_violation is None:
-            return
-        status = CommitStatus(
-            context="maestrops/branch-policy",
-            state="failure",
-            description=decision.policy_violation[:140],
-        )
-        self._safe_status(trigger.repo, trigger.sha, status)
+        if decision.policy_violation is not None:
+            self._notifier.policy_violation(trigger, decision.policy_violation)
 
     def _supersede_older_plans(self, trigger: Trigger, newest: Run) -> None:
         page = self._store.query(
@@ -325,24 +320,6 @@ class Dispatcher:
 
     def _cancel_runner(self, run: Run) -> None:
         self._backends.cancel(run.backend, run.runner_ref)
-
-    def _status(self, run: Run, state: str, description: str) -> None:
-        status = CommitStatus(
-            context=f"maestrops/{run.pipeline}",
-            state=state,  # type: ignore[arg-type]
-            description=description[:140],
-            target_url=self._settings.run_url(run.id),
-        )
-        self._safe_status(run.repo, run.sha, status)
-
-    def _safe_status(self, repo: str, sha: str, status: CommitStatus) -> None:
-        """A status that cannot be set is logged; it never undoes the run's record."""
-        if not sha:
-            return
-        try:
-            self._githost.set_status(repo, sha, status)
-        except GitHostError as exc:
-            logger.warning("status not set", extra={"repo": repo, "sha": sha, "error": str(exc)})
 
 
 def _applying(run: Run) -> bool:

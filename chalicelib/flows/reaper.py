@@ -1,16 +1,21 @@
-"""The reaper: runs stuck past their pipeline's timeout become ``timed_out``."""
+"""The reaper: runs stuck past their pipeline's timeout end, visibly, like any other run.
+
+A plan queued behind another PR's lock is waiting, not running: its timeout starts when it
+is dispatched. An apply whose runner went silent may have changed the state, so it becomes
+``unknown`` (lock kept) instead of ``timed_out``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib import metric_names
 from chalicelib.backends.registry import BackendRegistry
+from chalicelib.flows.endings import RunEndings
 from chalicelib.jobs import Pipeline
-from chalicelib.observability import emit_metric
 from chalicelib.runs.exceptions import TransitionConflictError
-from chalicelib.runs.model import Run, RunStatus, utc_now
+from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
+from chalicelib.runs.rules import unknown_apply_error
 from chalicelib.runs.store import RunStore
 
 STUCK_CANDIDATES = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
@@ -22,8 +27,15 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def is_waiting_for_lock(run: Run) -> bool:
+    return run.status == RunStatus.QUEUED and run.waiting_for is not None
+
+
 def is_overdue(run: Run, now: datetime) -> bool:
-    started = _moment(run.started_at or run.created_at)
+    """Past its timeout, counted from when a runner got it (queued time excluded)."""
+    if is_waiting_for_lock(run):
+        return False  # the lock's own lease and sweep decide how long it may wait
+    started = _moment(run.started_at or run.dispatched_at or run.created_at)
     return now - started > timedelta(minutes=run.timeout_minutes)
 
 
@@ -34,32 +46,42 @@ def is_silent(run: Run, now: datetime) -> bool:
     return now - _moment(run.heartbeat_at) > HEARTBEAT_STALE
 
 
-def reap(
-    store: RunStore, backends: BackendRegistry, now: Callable[[], datetime] = utc_now
-) -> list[Run]:
-    """Time out every overdue run, cancel its runner; returns the runs timed out."""
-    moment = now()
-    reaped = []
-    for run in store.runs_in_status(STUCK_CANDIDATES):
-        if not (is_overdue(run, moment) or is_silent(run, moment)):
-            continue
-        target, error = _verdict(run, moment)
-        try:
-            reaped.append(store.transition(run.id, target, error=error))
-        except TransitionConflictError:
-            continue  # it finished while we looked
-        if target == RunStatus.TIMED_OUT:
-            emit_metric(metric_names.RUNS_TIMED_OUT)
-        backends.cancel(run.backend, run.runner_ref)
-    return reaped
-
-
-def _verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
+def verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
     """An apply that went silent may have changed the state: unknown, not timed out."""
     if run.pipeline == Pipeline.TERRAFORM_APPLY and run.status == RunStatus.RUNNING:
-        from chalicelib.flows.runner_events import unknown_apply_error
-
         return RunStatus.UNKNOWN, unknown_apply_error(run, "no heartbeat or result in time")
     if is_silent(run, now):
         return RunStatus.TIMED_OUT, f"the runner stopped reporting ({HEARTBEAT_STALE} silent)"
     return RunStatus.TIMED_OUT, f"no result within {run.timeout_minutes} minutes"
+
+
+class Reaper:
+    def __init__(
+        self,
+        store: RunStore,
+        backends: BackendRegistry,
+        endings: RunEndings,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._store = store
+        self._backends = backends
+        self._endings = endings
+        self._now = now
+
+    def reap(self) -> list[Run]:
+        """End every overdue or silent run, cancel its runner; returns the runs it ended."""
+        moment = self._now()
+        reaped = []
+        for run in self._store.runs_in_status(STUCK_CANDIDATES):
+            if not (is_overdue(run, moment) or is_silent(run, moment)):
+                continue
+            target, error = verdict(run, moment)
+            try:
+                ended = self._store.transition(
+                    run.id, target, error=error, finished_at=isoformat(moment)
+                )
+            except TransitionConflictError:
+                continue  # it finished while we looked
+            self._backends.cancel(run.backend, run.runner_ref)
+            reaped.append(self._endings.report(ended))
+        return reaped

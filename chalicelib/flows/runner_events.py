@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import metric_names
+from chalicelib.event_types import RUNNER_SOURCE
 from chalicelib.flows.dispatch import Dispatcher
-from chalicelib.githost.base import CommitState, CommitStatus, GitHost, GitHostError
+from chalicelib.flows.endings import RunEndings
+from chalicelib.githost.base import GitHostError
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
     DETAIL_RUN_FINISHED,
@@ -24,11 +26,11 @@ from chalicelib.pipelines.config import ConfigError
 from chalicelib.pipelines.routing import chained_pipelines
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
+from chalicelib.runs.rules import unknown_apply_error
 from chalicelib.runs.store import RunStore
 from chalicelib.settings import Settings
 from chalicelib.store.artifacts import ArtifactReader
 
-RUNNER_SOURCE = "maestrops.runner"
 FINAL_BY_RUNNER_STATUS = {
     "succeeded": RunStatus.SUCCEEDED,
     "failed": RunStatus.FAILED,
@@ -41,13 +43,13 @@ class RunnerEventHandler:
         self,
         settings: Settings,
         store: RunStore,
-        githost: GitHost,
+        endings: RunEndings,
         dispatcher: Dispatcher,
         artifacts: ArtifactReader | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
-        self._githost = githost
+        self._endings = endings
         self._dispatcher = dispatcher
         self._artifacts = artifacts or ArtifactReader()
 
@@ -117,8 +119,7 @@ class RunnerEventHandler:
         run = self._store.transition(
             run_id, target, error=truncate_error(error), finished_at=isoformat(utc_now())
         )
-        self._report(run)
-        return run
+        return self._endings.report(run)
 
     def _record_step(self, event: RunnerEvent) -> Run:
         run = self._store.get(event.run_id)
@@ -151,8 +152,7 @@ class RunnerEventHandler:
                 changes["error"] = f"step {event.failed_step}: {reason}"
         if target == RunStatus.SUCCEEDED and previous.pipeline == Pipeline.TERRAFORM_PLAN:
             changes.update(self._cost_totals(changes["artifacts"]))
-        run = self._store.transition(event.run_id, target, **changes)
-        self._report(run)
+        run = self._endings.report(self._store.transition(event.run_id, target, **changes))
         if target == RunStatus.SUCCEEDED and run.pipeline == Pipeline.TERRAFORM_APPLY:
             self._record_cost_change(run)
         if _ends_merged_apply(run):  # the merged PR's leases go once its apply is settled
@@ -189,49 +189,6 @@ class RunnerEventHandler:
         if diff is not None:
             emit_metric(metric_names.MONTHLY_COST_CHANGE, float(diff), "None")
 
-    def _report(self, run: Run) -> None:
-        record_run_metrics(run)
-        feedback = self._feedback(run)
-        state: CommitState = "success" if run.status == RunStatus.SUCCEEDED else "failure"
-        description = feedback.description
-        if cost_blocked(run):
-            state = "failure"  # the plan is fine; its cost needs an approver first
-            description = (
-                f"{run.cost.get('policy', 'cost blocked')}; comment `maestro approve-cost`"
-            )
-        status = CommitStatus(
-            context=f"maestrops/{run.pipeline}",
-            state=state,
-            description=description[:140],
-            target_url=self._settings.run_url(run.id),
-        )
-        try:
-            self._githost.set_status(run.repo, run.sha, status)
-            if run.pr is not None and feedback.comments:
-                self._post(run, feedback.comments)
-        except GitHostError as exc:
-            logger.warning("feedback not delivered", extra={"run": run.id, "error": str(exc)})
-            self._store.update_fields(run.id, feedback_error=truncate_error(str(exc)))
-
-    def _feedback(self, run: Run):
-        from chalicelib.feedback.publish import run_feedback
-
-        reader = self._artifacts
-        return run_feedback(
-            run, self._settings.run_url(run.id), reader.read_bytes, reader.presigned_url
-        )
-
-    def _post(self, run: Run, parts: list[str]) -> None:
-        assert run.pr is not None
-        thread = str(run.pipeline)
-        post_parts = getattr(self._githost, "post_comment_parts", None)
-        if post_parts is not None:
-            post_parts(run.repo, run.pr, parts, thread=thread)
-            return
-        for number, body in enumerate(parts, start=1):
-            name = thread if number == 1 else f"{thread}/part-{number}"
-            self._githost.post_comment(run.repo, run.pr, body, thread=name)
-
     def _chain(self, run: Run) -> None:
         reason = f"after {run.pipeline} run #{run.run_number}"
         try:
@@ -240,22 +197,6 @@ class RunnerEventHandler:
                 self._dispatcher.start_after(run, pipeline, reason, f"chain:{run.id}")
         except (ConfigError, GitHostError) as exc:
             logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
-
-
-def cost_blocked(run: Run) -> bool:
-    """A plan whose cost the policy blocks and nobody with the approver role approved yet."""
-    return run.cost.get("verdict") == "block" and not run.approved_by
-
-
-def unknown_apply_error(run: Run, reason: str) -> str:
-    before = run.state_serial_before
-    serials = f"state serial before the apply: {before if before is not None else 'not recorded'}"
-    if run.state_serial_after is not None:
-        serials += f", after: {run.state_serial_after}"
-    return (
-        f"the runner stopped mid-apply ({reason}); the state may have changed ({serials}). "
-        f"Check it, then `maestro runs resolve {run.id} --as succeeded|failed`."
-    )
 
 
 def _ends_merged_apply(run: Run) -> bool:
@@ -277,26 +218,3 @@ def _step_summary(step: Any) -> dict[str, Any]:
 def _step_error(step: Any) -> str:
     reason = step.reason or (f"exit code {step.exit_code}" if step.exit_code else "failed")
     return truncate_error(f"step {step.name}: {reason}\n{step.log_tail}".strip())
-
-
-def record_run_metrics(run: Run) -> None:
-    pipeline = str(run.pipeline)
-    if run.status == RunStatus.SUCCEEDED:
-        emit_metric(metric_names.RUNS_SUCCEEDED, pipeline=pipeline)
-    elif run.status in (RunStatus.FAILED, RunStatus.UNKNOWN, RunStatus.TIMED_OUT):
-        emit_metric(metric_names.RUNS_FAILED, pipeline=pipeline)
-        if pipeline in metric_names.DEPLOYING_PIPELINES:
-            emit_metric(metric_names.DEPLOY_FAILED)
-    duration = _duration_seconds(run)
-    if duration is not None:
-        emit_metric(metric_names.RUN_DURATION, duration, "Seconds", pipeline=pipeline)
-
-
-def _duration_seconds(run: Run) -> float | None:
-    from datetime import datetime
-
-    if not run.finished_at:
-        return None
-    start = datetime.fromisoformat((run.started_at or run.created_at).replace("Z", "+00:00"))
-    end = datetime.fromisoformat(run.finished_at.replace("Z", "+00:00"))
-    return max((end - start).total_seconds(), 0.0)

@@ -41,11 +41,18 @@ class PullRequestState(NamedTuple):
 
 
 class GitHost(Protocol):
+    """Every call the controller makes to a Git host (GitHub, or local mode's git + outbox).
+
+    Implementations: ``githost.github.GitHub``, ``githost.local.LocalGitHost`` and the
+    write-budget wrapper ``githost.budgeted.BudgetedGitHost``; mypy checks each against this.
+    """
+
     def read_file(self, repo: str, path: str, sha: str) -> str | None:
         """The file's text at ``sha``; ``None`` when the file does not exist there.
 
         Raises ``ShaNotFoundError`` when the commit itself is unknown.
         """
+        ...
 
     def post_comment(
         self, repo: str, pr: int, body: str, *, thread: str, behaviour: CommentBehaviour = "update"
@@ -54,6 +61,49 @@ class GitHost(Protocol):
 
         ``thread`` names one comment thread per PR and pipeline (e.g. ``terraform-plan``).
         """
+        ...
 
-    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
-        """Set a commit status on ``sha``."""
+    def post_comment_parts(
+        self,
+        repo: str,
+        pr: int,
+        bodies: list[str],
+        *,
+        thread: str,
+        behaviour: CommentBehaviour = "update",
+    ) -> list[str]:
+        """Post a split result: ``bodies[0]`` is ``thread``, the rest ``thread/part-N``.
+
+        Parts left over from a longer earlier result are removed.
+        """
+        ...
+
+    def set_status(
+        self, repo: str, sha: str, status: CommitStatus, *, pr: int | None = None
+    ) -> None:
+        """Set a commit status on ``sha``; ``pr`` names the PR it reports to, when known."""
+        ...
+
+    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+        """Acknowledge (``eyes``) or refuse (``confused``) a comment command."""
+        ...
+
+    def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
+        """Where PR ``pr`` stands now (a comment's payload carries no sha)."""
+        ...
+
+    def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
+        """Whether PR ``pr`` is approved and mergeable."""
+        ...
+
+    def pull_request_status(self, repo: str, pr: int) -> str:
+        """``open``, ``merged`` or ``closed``."""
+        ...
+
+    def has_write_access(self, repo: str, user: str) -> bool:
+        """May ``user`` push to ``repo`` (and so run comment commands)."""
+        ...
+
+    def repository_role(self, repo: str, user: str) -> str:
+        """``read``, ``triage``, ``write``, ``maintain``, ``admin`` or ``none``."""
+        ...

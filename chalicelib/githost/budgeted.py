@@ -9,15 +9,19 @@ permissions, reactions, PR state) passes through unchanged.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.budget.exceptions import BudgetContentionError, BudgetItemFullError
 from chalicelib.budget.ledger import BudgetLedger
 from chalicelib.budget.state import BudgetScope, PendingWrite
-from chalicelib.githost.base import CommentBehaviour, CommitStatus
+from chalicelib.githost.base import (
+    CommentBehaviour,
+    CommitStatus,
+    GitHost,
+    PullRequestHead,
+    PullRequestState,
+)
 
 if TYPE_CHECKING:
     from chalicelib.settings import Settings
@@ -35,32 +39,37 @@ class FlushReport:
 
 
 class BudgetedGitHost:
-    def __init__(
-        self,
-        inner: Any,
-        ledger: BudgetLedger,
-        *,
-        pr_of: Callable[[str, str], int | None] | None = None,
-    ) -> None:
-        """``pr_of(repo, sha)`` names the PR a status belongs to, when the caller can tell."""
+    """A ``GitHost`` whose content-creating writes wait for the PR's write budget."""
+
+    def __init__(self, inner: GitHost, ledger: BudgetLedger) -> None:
         self._inner = inner
         self._ledger = ledger
-        self._pr_of = pr_of
-        if hasattr(inner, "post_comment_parts"):
-            # Only then: callers probe for it with getattr and fall back to post_comment.
-            self.post_comment_parts = self._post_comment_parts
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "_inner":
-            raise AttributeError(name)  # copies and pickles probe before __init__ ran
-        return getattr(self._inner, name)
 
     @property
-    def inner(self) -> Any:
+    def inner(self) -> GitHost:
         return self._inner
 
+    # -- reads and reactions pass through --------------------------------------------------
     def read_file(self, repo: str, path: str, sha: str) -> str | None:
         return self._inner.read_file(repo, path, sha)
+
+    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+        self._inner.add_reaction(repo, comment_id, content)
+
+    def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
+        return self._inner.pull_request_head(repo, pr)
+
+    def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
+        return self._inner.pull_request_state(repo, pr)
+
+    def pull_request_status(self, repo: str, pr: int) -> str:
+        return self._inner.pull_request_status(repo, pr)
+
+    def has_write_access(self, repo: str, user: str) -> bool:
+        return self._inner.has_write_access(repo, user)
+
+    def repository_role(self, repo: str, user: str) -> str:
+        return self._inner.repository_role(repo, user)
 
     # -- budgeted writes ---------------------------------------------------------------------
     def post_comment(
@@ -72,7 +81,7 @@ class BudgetedGitHost:
             return self._inner.post_comment(repo, pr, body, thread=thread, behaviour=behaviour)
         return PENDING_ID + thread
 
-    def _post_comment_parts(
+    def post_comment_parts(
         self,
         repo: str,
         pr: int,
@@ -91,33 +100,21 @@ class BudgetedGitHost:
             )
         return [PENDING_ID + thread]
 
-    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
-        self.set_pr_status(repo, self._find_pr(repo, sha), sha, status)
-
-    def set_pr_status(self, repo: str, pr: int | None, sha: str, status: CommitStatus) -> None:
+    def set_status(
+        self, repo: str, sha: str, status: CommitStatus, *, pr: int | None = None
+    ) -> None:
         """A status counted against PR ``pr``'s budget (``None``: per sha and context only)."""
         write = PendingWrite(
             key=f"status:{sha}:{status.context}",
             kind="status",
-            payload={"sha": sha, "status": status.model_dump(mode="json")},
+            payload={"sha": sha, "pr": pr, "status": status.model_dump(mode="json")},
             sha=sha,
             context=status.context,
             final=status.state != "pending",
         )
         scope = BudgetScope(repo, pr) if pr is not None else BudgetScope(repo, sha=sha)
         if self._offer(scope, write):
-            self._inner.set_status(repo, sha, status)
-
-    def _find_pr(self, repo: str, sha: str) -> int | None:
-        if self._pr_of is None:
-            return None
-        try:
-            return self._pr_of(repo, sha)
-        except Exception:  # the status still goes, counted per sha and context only
-            from chalicelib.observability import logger
-
-            logger.exception("could not tell the PR of a status", extra={"sha": sha})
-            return None
+            self._inner.set_status(repo, sha, status, pr=pr)
 
     def _offer(self, scope: BudgetScope, write: PendingWrite) -> bool:
         try:
@@ -177,7 +174,8 @@ class BudgetedGitHost:
     def _send(self, scope: BudgetScope, write: PendingWrite) -> None:
         data = write.payload
         if write.kind == "status":
-            self._inner.set_status(scope.repo, data["sha"], CommitStatus(**data["status"]))
+            status = CommitStatus(**data["status"])
+            self._inner.set_status(scope.repo, data["sha"], status, pr=data.get("pr"))
             return
         bodies: list[str] = data["bodies"]
         options = {"thread": data["thread"], "behaviour": data["behaviour"]}
@@ -190,9 +188,9 @@ class BudgetedGitHost:
 # -- composition ----------------------------------------------------------------------------------
 
 
-def budget_enabled(settings: Settings, env: dict[str, str] | None = None) -> bool:
+def budget_enabled(settings: Settings) -> bool:
     """``MAESTRO_WRITE_BUDGET=on|off``; by default on for GitHub, off in local mode."""
-    raw = (os.environ if env is None else env).get("MAESTRO_WRITE_BUDGET", "").strip().lower()
+    raw = (settings.write_budget or "").strip().lower()
     if raw in ("on", "true", "1"):
         return True
     if raw in ("off", "false", "0"):
@@ -200,49 +198,10 @@ def budget_enabled(settings: Settings, env: dict[str, str] | None = None) -> boo
     return not settings.repos_dir
 
 
-class PrOfSha:
-    """The PR whose run set a status: the newest runs of the repository that have this sha.
-
-    ``set_status`` carries no PR, yet a PR's statuses are content-creating requests like its
-    comments. The run that sets a status exists by then, and is among the repository's
-    newest, so one query of ``by_repo`` (newest first, ``look_back`` runs) finds it. A sha's
-    PR does not change: found ones are remembered for the container's life.
-    """
-
-    def __init__(self, table_name: str, resource: Any = None, look_back: int = 25) -> None:
-        if resource is None:
-            import boto3
-
-            resource = boto3.resource("dynamodb")
-        self._table = resource.Table(table_name)
-        self._look_back = look_back
-        self._known: dict[tuple[str, str], int] = {}
-
-    def __call__(self, repo: str, sha: str) -> int | None:
-        if (repo, sha) in self._known:
-            return self._known[(repo, sha)]
-        from boto3.dynamodb.conditions import Attr, Key
-
-        response = self._table.query(
-            IndexName="by_repo",
-            KeyConditionExpression=Key("gsi1pk").eq(f"REPO#{repo}"),
-            FilterExpression=Attr("sha").eq(sha) & Attr("pr").exists(),
-            ProjectionExpression="pr",
-            ScanIndexForward=False,
-            Limit=self._look_back,
-        )
-        items = response.get("Items", [])
-        if not items:
-            return None  # a push pipeline, or a run older than the look-back: per sha only
-        if len(self._known) >= 4096:
-            self._known.clear()
-        pr = self._known[(repo, sha)] = int(items[0]["pr"])
-        return pr
-
-
-def with_budget(inner: Any, settings: Settings) -> BudgetedGitHost:
+def with_budget(inner: GitHost, settings: Settings, resource: Any = None) -> BudgetedGitHost:
     """``inner`` behind the budget of the main table, large bodies in the artifacts bucket."""
     from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
 
-    ledger = BudgetLedger(DynamoBudgetTable(settings.table), S3BodyStore(settings.artifacts_bucket))
-    return BudgetedGitHost(inner, ledger, pr_of=PrOfSha(settings.table))
+    table = DynamoBudgetTable(settings.table, resource=resource)
+    ledger = BudgetLedger(table, S3BodyStore(settings.artifacts_bucket))
+    return BudgetedGitHost(inner, ledger)

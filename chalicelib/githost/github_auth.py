@@ -8,17 +8,17 @@ Manager through powertools Parameters (which caches them too); they never reach 
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 from chalicelib.githost.base import GitHostError
+from chalicelib.githost.http import Auth, GitHubHttp
+from chalicelib.settings import Settings
 
-if TYPE_CHECKING:  # the HTTP client imports this module; avoid the cycle at run time
-    from chalicelib.githost.github import GitHubHttp
+__all__ = ["AppAuth", "Auth", "GitHubAuthError", "TokenAuth", "auth_from_settings"]
 
 JWT_LIFETIME = 540  # GitHub accepts at most 10 minutes; stay clear of clock skew
 JWT_BACKDATE = 60  # "iat" a minute early, as GitHub recommends for clock drift
@@ -27,14 +27,6 @@ TOKEN_REFRESH_MARGIN = 300.0
 
 class GitHubAuthError(GitHostError):
     """The credentials are missing or GitHub refused them."""
-
-
-class Auth(Protocol):
-    def authorization(self, http: GitHubHttp) -> str:
-        """The value of the Authorization header for the next request."""
-
-    def invalidate(self) -> None:
-        """Forget a cached credential after GitHub answered 401."""
 
 
 @dataclass
@@ -111,28 +103,31 @@ def secret_loader(name: str, *, max_age: int = 300) -> Callable[[], str]:
     return load
 
 
-def auth_from_env(env: Mapping[str, str] = os.environ) -> Auth:
+def auth_from_settings(settings: Settings) -> Auth:
     """App auth when ``MAESTRO_GITHUB_APP_ID`` is set, else a token.
 
     Variables: ``MAESTRO_GITHUB_APP_ID``, ``MAESTRO_GITHUB_INSTALLATION_ID``,
     ``MAESTRO_GITHUB_PRIVATE_KEY_SECRET`` (secret name) for an App;
     ``MAESTRO_GITHUB_TOKEN_SECRET`` (secret name) for a token.
     """
-    if env.get("MAESTRO_GITHUB_APP_ID"):
+    if settings.github_app_id:
         missing = [
-            k
-            for k in ("MAESTRO_GITHUB_INSTALLATION_ID", "MAESTRO_GITHUB_PRIVATE_KEY_SECRET")
-            if not env.get(k)
+            variable
+            for variable, value in (
+                ("MAESTRO_GITHUB_INSTALLATION_ID", settings.github_installation_id),
+                ("MAESTRO_GITHUB_PRIVATE_KEY_SECRET", settings.github_private_key_secret),
+            )
+            if not value
         ]
-        if missing:
+        if missing or settings.github_installation_id is None:
             raise GitHubAuthError(f"GitHub App auth needs {', '.join(missing)}")
         return AppAuth(
-            app_id=env["MAESTRO_GITHUB_APP_ID"],
-            installation_id=int(env["MAESTRO_GITHUB_INSTALLATION_ID"]),
-            load_private_key=secret_loader(env["MAESTRO_GITHUB_PRIVATE_KEY_SECRET"]),
+            app_id=settings.github_app_id,
+            installation_id=settings.github_installation_id,
+            load_private_key=secret_loader(str(settings.github_private_key_secret)),
         )
-    if env.get("MAESTRO_GITHUB_TOKEN_SECRET"):
-        return TokenAuth(load_token=secret_loader(env["MAESTRO_GITHUB_TOKEN_SECRET"]))
+    if settings.github_token_secret:
+        return TokenAuth(load_token=secret_loader(settings.github_token_secret))
     raise GitHubAuthError(
         "no GitHub credentials: set MAESTRO_GITHUB_APP_ID (App) or MAESTRO_GITHUB_TOKEN_SECRET"
     )

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.events.models import valid_full_name
+from chalicelib.feedback.markers import part_thread
 from chalicelib.githost.base import (
     CommentBehaviour,
     CommitStatus,
@@ -50,12 +51,37 @@ class LocalGitHost:
         folder = self._box(repo) / "comments"
         folder.mkdir(parents=True, exist_ok=True)
         comment_id = f"{pr}-{thread}"
-        (folder / f"{comment_id}.md").write_text(body, encoding="utf-8")
+        path = folder / f"{comment_id}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)  # a part's thread is ``thread/part-N``
+        path.write_text(body, encoding="utf-8")
         self._log(repo, {"kind": "comment", "pr": pr, "thread": thread, "body": body})
         return comment_id
 
-    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
-        self._log(repo, {"kind": "status", "sha": sha, **status.model_dump()})
+    def post_comment_parts(
+        self,
+        repo: str,
+        pr: int,
+        bodies: list[str],
+        *,
+        thread: str,
+        behaviour: CommentBehaviour = "update",
+    ) -> list[str]:
+        """One file per part (``thread/part-N``); parts of a longer earlier result go."""
+        ids = [
+            self.post_comment(repo, pr, body, thread=part_thread(thread, n), behaviour=behaviour)
+            for n, body in enumerate(bodies, start=1)
+        ]
+        parts_dir = self._box(repo) / "comments" / f"{pr}-{thread}"
+        part = len(bodies) + 1
+        while (stale := parts_dir / f"part-{part}.md").exists():
+            stale.unlink()
+            part += 1
+        return ids
+
+    def set_status(
+        self, repo: str, sha: str, status: CommitStatus, *, pr: int | None = None
+    ) -> None:
+        self._log(repo, {"kind": "status", "sha": sha, "pr": pr, **status.model_dump()})
 
     # -- pull requests and comment commands ----------------------------------------------
     # A PR's head lives in ``<outbox>/<owner/name>/pulls/<n>.json`` (local mode has no

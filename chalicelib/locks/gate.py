@@ -15,7 +15,6 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from chalicelib.githost.base import GitHostError
 from chalicelib.jobs import Pipeline
 from chalicelib.locks.exceptions import LockNotFoundError
 from chalicelib.locks.lease import (
@@ -92,13 +91,13 @@ class LockGate:
         runs: RunReader,
         clock: Callable[[], float] = time.time,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
-        pr_status: Callable[[str, int], str] | None = None,
+        pr_status: Callable[[str, int], str | None] | None = None,
     ) -> None:
         self.leases = leases
         self._runs = runs
         self._clock = clock
         self._duration = lease_seconds
-        self._pr_status = pr_status  # GitHost.pull_request_status: open, merged or closed
+        self._pr_status = pr_status  # open, merged, closed, or None when unknown
 
     # -- plans ----------------------------------------------------------------------------
 
@@ -195,11 +194,8 @@ class LockGate:
     def _holder_closed(self, lease: Lease) -> bool:
         if self._pr_status is None or lease.holder is None:
             return False
-        try:
-            return self._pr_status(lease.key.repo, lease.holder.pr) == "closed"
-        except GitHostError as exc:  # unknown: keep the lease; expiry still frees it
-            logger.warning("PR state unknown", extra={"lock": lease.key.id, "error": str(exc)})
-            return False
+        # None: the Git host could not tell; keep the lease, its expiry still frees it.
+        return self._pr_status(lease.key.repo, lease.holder.pr) == "closed"
 
     def _stuck_holder(self, lease: Lease, now: float) -> Promotion | None:
         """A holder whose run is still queued long after it was created: the dispatcher

@@ -15,10 +15,10 @@ from pydantic import (
     field_validator,
 )
 
-from chalicelib.jobs import Pipeline
+from chalicelib.jobs import Pipeline, RunnerBackendName
 
 CONFIG_PATH = ".gitops.yml"
-Backend = Literal["local", "codebuild", "ecs", "ssm", "github-actions"]
+Backend = RunnerBackendName  # what the controller can start; GitHub Actions starts itself
 
 MAX_CONFIG_BYTES = 256 * 1024  # a real .gitops.yml is a few KiB; above this, refuse
 MAX_DEPTH = 32  # nesting of mappings and sequences

@@ -1,4 +1,4 @@
-"""The Run record and its state machine (DESIGN.md: Contracts)."""
+"""The Run record and its state machine: every transition is a conditional write."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ class Run(BaseModel):
     reason: str | None = None  # why routing started it
     created_at: str = Field(default_factory=lambda: isoformat(utc_now()))
     updated_at: str | None = None
+    dispatched_at: str | None = None  # handed to a runner (after any wait for a lock)
     started_at: str | None = None
     finished_at: str | None = None
     heartbeat_at: str | None = None

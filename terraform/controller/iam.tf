@@ -85,7 +85,7 @@ data "aws_iam_policy_document" "lambda" {
   }
 
   dynamic "statement" {
-    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback"], each.key) ? [1] : []
+    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback", "reap_stuck_runs"], each.key) ? [1] : []
 
     content {
       sid       = "ReadGitHubSecrets"
@@ -106,7 +106,7 @@ data "aws_iam_policy_document" "lambda" {
 
   # Comment bodies the GitHub write budget holds back until GitHub's limits allow them.
   dynamic "statement" {
-    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback"], each.key) ? [1] : []
+    for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback", "reap_stuck_runs"], each.key) ? [1] : []
 
     content {
       sid       = "PendingFeedback"

@@ -73,7 +73,9 @@ def test_each_function_gets_what_its_code_calls_and_no_more() -> None:
     assert "sqs:ReceiveMessage" not in api
     assert "codebuild:StartBuild" in actions(policy("prod", "dispatch_events"))
     assert "sqs:SendMessage" not in actions(policy("prod", "reap_stuck_runs"))
-    assert "dynamodb:PutItem" not in actions(policy("prod", "reap_stuck_runs"))
+    reaper = actions(policy("prod", "reap_stuck_runs"))
+    assert "codebuild:StartBuild" not in reaper  # it ends runs, never starts one
+    assert "secretsmanager:GetSecretValue" in reaper  # every run it ends gets its status
     for function in ("api_handler", "dispatch_events", "on_runner_event", "flush_feedback"):
         assert "s3:PutObject" in actions(policy("prod", function))  # large pending comments
 

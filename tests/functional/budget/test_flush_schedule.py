@@ -15,8 +15,9 @@ from chalicelib.budget.state import BudgetLimits
 from chalicelib.feedback.markers import thread_marker
 from chalicelib.githost.base import CommitStatus
 from chalicelib.githost.budgeted import BudgetedGitHost
-from chalicelib.githost.github import GitHub, GitHubHttp
+from chalicelib.githost.github import GitHub
 from chalicelib.githost.github_auth import TokenAuth
+from chalicelib.githost.http import GitHubHttp
 from chalicelib.githost.local import LocalGitHost
 from chalicelib.services import Services, set_services
 from tests.functional.budget.conftest import BudgetAws
@@ -54,7 +55,7 @@ def budgeted(budget_aws: BudgetAws, fake: FakeGitHub) -> Iterator[BudgetedGitHos
     # Three writes a minute: the same code path as 80, in a few requests.
     ledger = budget_aws.ledger(BudgetLimits(per_minute=3, per_hour=50))
     host = BudgetedGitHost(GitHub(http), ledger)
-    set_services(Services(budget_aws.settings, githost=host))
+    set_services(Services(budget_aws.settings, budgeted_githost=host))
     yield host
     set_services(None)
 
@@ -79,12 +80,12 @@ def test_the_schedule_sends_what_waited_latest_first_nothing_twice(
 ) -> None:
     start = budget_aws.clock.now
     budgeted.post_comment(REPO, 9, body("plan", "plan v1"), thread="plan")
-    budgeted.set_pr_status(REPO, 9, SHA, status("pending", "planning"))
+    budgeted.set_status(REPO, SHA, status("pending", "planning"), pr=9)
     budgeted.post_comment(REPO, 9, body("cost", "cost v1"), thread="cost")
     # The minute is spent: these wait, the plan's updates coalesced into the latest.
     for version in (2, 3, 4):
         budgeted.post_comment(REPO, 9, body("plan", f"plan v{version}"), thread="plan")
-    budgeted.set_pr_status(REPO, 9, SHA, status("success", "+3 ~1 -0"))
+    budgeted.set_status(REPO, SHA, status("success", "+3 ~1 -0"), pr=9)
     big = body("apply", "x" * 200_000)
     budgeted.post_comment(REPO, 9, big, thread="apply")
     budgeted.set_status(REPO, PUSH_SHA, status("success", "push"))  # no PR: not rate-limited
@@ -111,19 +112,17 @@ def test_the_schedule_sends_what_waited_latest_first_nothing_twice(
     assert len(posts) == 7  # 2 + 1 comments and 2 + 1 statuses, and the in-place PATCH
 
 
-def _controller_services(controller: Controller) -> Services:
-    return Services(controller.services.settings, backends=controller.services.backends)
+def _controller_services(controller: Controller, write_budget: str | None = None) -> Services:
+    settings = controller.services.settings.model_copy(update={"write_budget": write_budget})
+    return Services(settings, backends=controller.services.backends)
 
 
-def test_the_switch_wraps_the_local_host_only_when_asked(
-    controller: Controller, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_switch_wraps_the_local_host_only_when_asked(controller: Controller) -> None:
     assert isinstance(_controller_services(controller).githost, LocalGitHost)  # local default
     with Client(app) as client:
         flush(client)  # budget off: the schedule has nothing to do
 
-    monkeypatch.setenv("MAESTRO_WRITE_BUDGET", "on")
-    services = _controller_services(controller)
+    services = _controller_services(controller, write_budget="on")
     host: Any = services.githost
     assert isinstance(host, BudgetedGitHost) and isinstance(host.inner, LocalGitHost)
     set_services(services)
@@ -141,8 +140,10 @@ def _outbox(controller: Controller, repo: str) -> list[dict[str, Any]]:
 def test_github_is_budgeted_by_default(
     budget_aws: BudgetAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MAESTRO_GITHUB_TOKEN_SECRET", "maestrops/github-token")  # read lazily
-    host: Any = Services(budget_aws.settings).githost
+    settings = budget_aws.settings.model_copy(
+        update={"github_token_secret": "maestrops/github-token"}  # read lazily
+    )
+    host: Any = Services(settings).githost
     assert isinstance(host, BudgetedGitHost) and isinstance(host.inner, GitHub)
-    monkeypatch.setenv("MAESTRO_WRITE_BUDGET", "off")
-    assert isinstance(Services(budget_aws.settings).githost, GitHub)
+    off = settings.model_copy(update={"write_budget": "off"})
+    assert isinstance(Services(off).githost, GitHub)

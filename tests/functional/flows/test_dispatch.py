@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from chalice.test import Client
 
 from app import app
@@ -130,7 +132,8 @@ def test_disallowed_edge_gets_a_failed_status_and_nothing_runs(controller: Contr
     assert status["state"] == "failure" and "infra_features → infra_main" in status["description"]
 
 
-def test_poison_message_fails_alone(controller: Controller) -> None:
+def test_poison_message_holds_back_its_repository_only(controller: Controller) -> None:
+    """FIFO per repository: a failed message returns with every later one of its group."""
     sha = controller.commit()
     with Client(app) as client:
         body = json.dumps(push("infra_features", sha)).encode()
@@ -139,9 +142,37 @@ def test_poison_message_fails_alone(controller: Controller) -> None:
         )
         [good] = controller.drain_queue()
         poison = {**good, "messageId": "poison", "body": "{not a trigger"}
-        result = dispatch(controller, client, [poison, good])
-        assert result == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
-        assert len(runs(client)) == 1
+        other_group = {
+            **good,
+            "messageId": "other",
+            "attributes": {**good["attributes"], "MessageGroupId": "Codertocat/other"},
+        }
+        result = dispatch(controller, client, [poison, good, other_group])
+        # The good message of the poisoned repository did not run ahead of the poison one.
+        failed = [item["itemIdentifier"] for item in result["batchItemFailures"]]
+        assert failed == ["poison", good["messageId"]]
+        assert len(runs(client)) == 1  # the other group's message ran
+        dispatch(controller, client, [good])  # its retry, once the poison went to the DLQ
+        assert len(runs(client)) == 1  # same delivery: the same run, not a second one
+
+
+def test_a_repositorys_events_run_in_the_order_they_were_sent(controller: Controller) -> None:
+    """A comment that fails keeps the push sent after it from running first."""
+    sha = controller.commit()
+    with Client(app) as client:
+        for delivery, branch in (("d-first", "infra_features"), ("d-second", "integration")):
+            body = json.dumps(push(branch, sha)).encode()
+            client.http.post(
+                "/webhooks/github", headers=webhook_headers("push", body, delivery), body=body
+            )
+        first, second = controller.drain_queue()
+        broken_first = {**first, "body": "{broken"}
+        with pytest.raises(BatchProcessingError):  # the whole batch failed: SQS retries both
+            dispatch(controller, client, [broken_first, second])
+        assert runs(client) == []
+        dispatch(controller, client, [first, second])
+        pipelines = [run["pipeline"] for run in sorted(runs(client), key=lambda r: r["created_at"])]
+        assert pipelines == ["terraform-validate", "ci-application"]
 
 
 def test_fork_pr_does_not_plan(controller: Controller) -> None:

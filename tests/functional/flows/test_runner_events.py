@@ -5,14 +5,14 @@ from datetime import timedelta
 from chalice.test import Client
 
 from app import app
-from chalicelib.flows.reaper import reap
+from chalicelib.flows.reaper import Reaper
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
     DETAIL_RUN_FINISHED,
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
 )
-from chalicelib.runs.model import RunStatus, utc_now
+from chalicelib.runs.model import Run, RunStatus, utc_now
 from chalicelib.runs.query import RunQuery
 from tests.functional.conftest import Controller
 from tests.functional.flows.test_dispatch import deliver
@@ -119,14 +119,20 @@ def test_failure_comment_names_the_step_and_shows_the_log_tail(controller: Contr
     assert statuses[-1]["state"] == "failure" and "plan" in statuses[-1]["description"]
 
 
+def reap(controller: Controller, minutes: int) -> list[Run]:
+    """One reaper pass as if ``minutes`` had gone by."""
+    services = controller.services
+    later = utc_now() + timedelta(minutes=minutes)
+    return Reaper(services.store, services.backends, services.endings, now=lambda: later).reap()
+
+
 def test_reaper_times_out_overdue_runs_only(controller: Controller) -> None:
     sha = controller.commit()
     store = controller.services.store
     with Client(app) as client:
         run_id = started_run(controller, client, push("infra_features", sha), "push")
-    backends = controller.services.backends
-    assert reap(store, backends, now=lambda: utc_now() + timedelta(minutes=5)) == []
-    [reaped] = reap(store, backends, now=lambda: utc_now() + timedelta(minutes=61))
+    assert reap(controller, minutes=5) == []
+    [reaped] = reap(controller, minutes=61)
     assert reaped.id == run_id and store.get(run_id).status == RunStatus.TIMED_OUT
     assert controller.backend.cancelled == [run_id]
 
@@ -174,12 +180,9 @@ def test_apply_whose_runner_dies_becomes_unknown_with_its_state_serial(
 
 
 def test_silent_apply_is_reaped_as_unknown_not_timed_out(controller: Controller) -> None:
-    store = controller.services.store
     with Client(app) as client:
         apply_id = _running_apply(controller, client)
-    backends = controller.services.backends
-    later = utc_now() + timedelta(minutes=11)
-    [reaped] = [r for r in reap(store, backends, now=lambda: later) if r.id == apply_id]
+    [reaped] = [r for r in reap(controller, minutes=11) if r.id == apply_id]
     assert reaped.status == RunStatus.UNKNOWN
 
 

@@ -7,8 +7,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.githost.github import GitHub, GitHubHttp
+from chalicelib.githost.github import GitHub
 from chalicelib.githost.github_auth import AppAuth, TokenAuth
+from chalicelib.githost.http import GitHubHttp
 
 from .fake_github import FakeGitHub
 from .openapi_check import OpenApiChecker

@@ -3,7 +3,8 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from chalicelib.githost.github_auth import GitHubAuthError, auth_from_env, make_app_jwt
+from chalicelib.githost.github_auth import GitHubAuthError, auth_from_settings, make_app_jwt
+from chalicelib.settings import Settings
 
 from .conftest import APP_ID, T0
 
@@ -35,4 +36,4 @@ def test_a_key_that_is_not_a_pem_key_is_a_clear_error() -> None:
 )
 def test_missing_configuration(env: dict[str, str], message: str) -> None:
     with pytest.raises(GitHubAuthError, match=message):
-        auth_from_env(env)
+        auth_from_settings(Settings.from_env(env))

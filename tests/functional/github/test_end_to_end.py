@@ -15,8 +15,10 @@ from chalicelib.feedback.markers import RunMarker, part_thread
 from chalicelib.feedback.render import CommentContext, render_plan_comments_from_json
 from chalicelib.feedback.status import plan_description
 from chalicelib.githost.base import CommitStatus
-from chalicelib.githost.github import GitHub, GitHubHttp, github_from_env
-from chalicelib.githost.github_auth import AppAuth, TokenAuth, auth_from_env
+from chalicelib.githost.github import GitHub, github_from_settings
+from chalicelib.githost.github_auth import AppAuth, TokenAuth, auth_from_settings
+from chalicelib.githost.http import GitHubHttp
+from chalicelib.settings import Settings
 
 from .conftest import APP_ID, INSTALLATION_ID, Clock
 from .fake_github import FakeGitHub
@@ -75,14 +77,18 @@ def test_credentials_come_from_secrets_manager(
         sm.create_secret(Name="maestrops/github-app-key", SecretString=app_key[0])
         sm.create_secret(Name="maestrops/github-token", SecretString="ghp_personal\n")
 
-        app = auth_from_env(
-            {
-                "MAESTRO_GITHUB_APP_ID": APP_ID,
-                "MAESTRO_GITHUB_INSTALLATION_ID": str(INSTALLATION_ID),
-                "MAESTRO_GITHUB_PRIVATE_KEY_SECRET": "maestrops/github-app-key",
-            }
+        app = auth_from_settings(
+            Settings.from_env(
+                {
+                    "MAESTRO_GITHUB_APP_ID": APP_ID,
+                    "MAESTRO_GITHUB_INSTALLATION_ID": str(INSTALLATION_ID),
+                    "MAESTRO_GITHUB_PRIVATE_KEY_SECRET": "maestrops/github-app-key",
+                }
+            )
         )
-        token = auth_from_env({"MAESTRO_GITHUB_TOKEN_SECRET": "maestrops/github-token"})
+        token = auth_from_settings(
+            Settings.from_env({"MAESTRO_GITHUB_TOKEN_SECRET": "maestrops/github-token"})
+        )
         assert isinstance(app, AppAuth) and isinstance(token, TokenAuth)
         app.clock = clock
         for auth in (app, token):
@@ -106,22 +112,24 @@ def test_adapter_from_environment(fake: FakeGitHub, monkeypatch: pytest.MonkeyPa
         boto3.client("secretsmanager").create_secret(
             Name="maestrops/token", SecretString="ghp_personal"
         )
-        github = github_from_env(env)
+        github = github_from_settings(Settings.from_env(env))
         github.set_status(
             REPO, SHA, CommitStatus(context="maestrops/plan", state="success", description="ok")
         )
 
     assert fake.check_runs[0]["conclusion"] == "success"
     with pytest.raises(ValueError, match="check-run"):
-        github_from_env({**env, "MAESTRO_GITHUB_STATUS_MODE": "checks"})
+        github_from_settings(Settings.from_env({**env, "MAESTRO_GITHUB_STATUS_MODE": "checks"}))
 
 
 def test_enterprise_graphql_endpoint_sits_beside_the_rest_api() -> None:
-    github = github_from_env(
-        {
-            "MAESTRO_GITHUB_API_URL": "https://ghe.example.com/api/v3",
-            "MAESTRO_GITHUB_TOKEN_SECRET": "x",
-        }
+    github = github_from_settings(
+        Settings.from_env(
+            {
+                "MAESTRO_GITHUB_API_URL": "https://ghe.example.com/api/v3",
+                "MAESTRO_GITHUB_TOKEN_SECRET": "x",
+            }
+        )
     )
     assert github.http.base_url == "https://ghe.example.com/api/v3"
     assert github._graphql_path == "https://ghe.example.com/api/graphql"

@@ -8,7 +8,8 @@ import pytest
 
 from chalicelib.feedback.markers import RunMarker, parse_url_marker, thread_marker, with_url_marker
 from chalicelib.githost.base import CommitStatus, GitHost, ShaNotFoundError
-from chalicelib.githost.github import GitHub, GitHubApiError, GitHubHttp
+from chalicelib.githost.github import GitHub
+from chalicelib.githost.http import GitHubApiError, GitHubHttp
 
 from .conftest import INSTALLATION_ID, Clock
 from .fake_github import FakeGitHub

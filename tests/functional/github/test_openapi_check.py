@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.githost.github import MINIMIZE_MUTATION, GitHubHttp
+from chalicelib.githost.github import MINIMIZE_MUTATION
+from chalicelib.githost.http import GitHubHttp
 
 from .fake_github import FakeGitHub
 from .openapi_check import OpenApiChecker, check_minimize_comment

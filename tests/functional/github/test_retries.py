@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.githost.base import CommitStatus
-from chalicelib.githost.github import (
-    GitHub,
+from chalicelib.githost.github import GitHub
+from chalicelib.githost.http import (
     GitHubApiError,
     GitHubHttp,
     GitHubRateLimitedError,

@@ -37,7 +37,7 @@ def install_gate(controller: Controller, clock: Clock, lease_seconds: float = HO
         services.store,
         clock=clock,
         lease_seconds=lease_seconds,
-        pr_status=services.githost.pull_request_status,
+        pr_status=services.pr_status,
     )
     services.locks = gate
     services.__dict__.pop("dispatcher", None)

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.githost.base import CommentBehaviour, CommitStatus, GitHostError
+from chalicelib.githost.base import (
+    CommentBehaviour,
+    CommitStatus,
+    GitHostError,
+    PullRequestHead,
+    PullRequestState,
+)
 
 
 class Clock:
@@ -19,14 +25,12 @@ class Clock:
 class RecordingHost:
     """Records every write in order; ``fail`` makes the next writes raise."""
 
-    def __init__(self, *, parts: bool = True, clock: Clock | None = None) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
         self.writes: list[tuple[Any, ...]] = []
         self.sent_at: list[float] = []  # the clock at each write, to check the rates
         self._clock = clock or Clock()
         self.fail = 0
         self.on_fail: Callable[[], None] | None = None  # runs once, as the next failure happens
-        if parts:
-            self.post_comment_parts = self._post_comment_parts
 
     def _check(self) -> None:
         if self.fail:
@@ -47,19 +51,36 @@ class RecordingHost:
         self.writes.append(("comment", repo, pr, thread, body))
         return f"id-{len(self.writes)}"
 
-    def _post_comment_parts(
+    def post_comment_parts(
         self, repo: str, pr: int, bodies: list[str], *, thread: str, behaviour: str = "update"
     ) -> list[str]:
         self._check()
         self.writes.append(("parts", repo, pr, thread, tuple(bodies)))
         return [f"id-{len(self.writes)}-{n}" for n in range(len(bodies))]
 
-    def set_status(self, repo: str, sha: str, status: CommitStatus) -> None:
+    def set_status(
+        self, repo: str, sha: str, status: CommitStatus, *, pr: int | None = None
+    ) -> None:
         self._check()
         self.writes.append(("status", repo, sha, status.context, status.state, status.description))
 
+    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+        self.writes.append(("reaction", repo, comment_id, content))
+
+    def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
+        return PullRequestHead("a" * 40, "feature", "main")
+
+    def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
+        return PullRequestState(approved=True, mergeable=True)
+
+    def pull_request_status(self, repo: str, pr: int) -> str:
+        return "open"
+
     def has_write_access(self, repo: str, user: str) -> bool:
         return user == "octocat"
+
+    def repository_role(self, repo: str, user: str) -> str:
+        return "write" if user == "octocat" else "read"
 
     def comments(self, thread: str | None = None) -> list[str]:
         return [w[4] for w in self.writes if w[0] == "comment" and thread in (None, w[3])]

@@ -20,11 +20,11 @@ REPO = "octo/infra"
 
 
 class Rig:
-    def __init__(self, *, parts: bool = True) -> None:
+    def __init__(self) -> None:
         self.clock = Clock()
         self.table = MemoryBudgetTable()
         self.bodies = MemoryBodyStore()
-        self.github = RecordingHost(parts=parts, clock=self.clock)
+        self.github = RecordingHost(clock=self.clock)
         self.host = self.new_invocation()
 
     def new_invocation(self) -> BudgetedGitHost:
@@ -145,7 +145,7 @@ def test_statuses_of_a_known_pr_spend_the_prs_tokens() -> None:
     rig = Rig()
     for n in range(80):
         rig.host.post_comment(REPO, 7, "x", thread=f"t{n}")
-    rig.host.set_pr_status(REPO, 7, "abc", status("maestrops/plan", "success"))
+    rig.host.set_status(REPO, "abc", status("maestrops/plan", "success"), pr=7)
     assert rig.github.writes[-1][0] == "comment"
     assert list(rig.state(7).pending) == ["status:abc:maestrops/plan"]
     rig.clock.now += 60
@@ -165,18 +165,16 @@ def test_a_split_comment_costs_one_token_per_part() -> None:
     assert rig.github.writes[-1] == ("parts", REPO, 7, "plan", ("a", "b", "c"))
 
 
-def test_post_comment_parts_exists_only_when_the_inner_host_has_it() -> None:
-    assert hasattr(Rig().host, "post_comment_parts")
-    assert not hasattr(Rig(parts=False).host, "post_comment_parts")
-
-
 def test_other_methods_pass_through() -> None:
     rig = Rig()
     assert rig.host.read_file(REPO, "a.tf", "abc") == f"{REPO}:a.tf@abc"
     assert rig.host.has_write_access(REPO, "octocat") is True
+    assert rig.host.repository_role(REPO, "octocat") == "write"
+    assert rig.host.pull_request_status(REPO, 7) == "open"
+    rig.host.add_reaction(REPO, 12, "eyes")
     assert rig.host.inner is rig.github
     with pytest.raises(AttributeError):
-        rig.host.no_such_method  # noqa: B018
+        rig.host.no_such_method  # type: ignore[attr-defined]  # noqa: B018
     assert rig.table.items == {}  # reads spend nothing
 
 
@@ -248,7 +246,7 @@ def test_nothing_is_lost_and_the_limits_hold_over_two_busy_hours() -> None:
             body = f"{thread} at {second}.{n}"
             latest[thread] = body
             rig.host.post_comment(REPO, 7, body, thread=thread)
-        rig.host.set_pr_status(REPO, 7, "abc", status("maestrops/plan", description=str(second)))
+        rig.host.set_status(REPO, "abc", status("maestrops/plan", description=str(second)), pr=7)
         if second % 60 == 0:
             rig.host.flush()  # the schedule runs every minute
     for _ in range(120):  # the schedule keeps running after the burst
@@ -286,7 +284,8 @@ def _window(times: list[float], width: float) -> list[int]:
     ],
 )
 def test_the_switch(env: dict[str, str], repos_dir: str | None, expected: bool) -> None:
-    assert budget_enabled(Settings(repos_dir=repos_dir), env) is expected
+    settings = Settings.from_env({**env, **({"MAESTRO_REPOS_DIR": repos_dir} if repos_dir else {})})
+    assert budget_enabled(settings) is expected
 
 
 class LosingTable(MemoryBudgetTable):

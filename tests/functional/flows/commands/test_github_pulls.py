@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from chalicelib.githost.base import PullRequestHead, PullRequestState
-from chalicelib.githost.github import GitHub, GitHubHttp
+from chalicelib.githost.github import GitHub
 from chalicelib.githost.github_auth import TokenAuth
+from chalicelib.githost.http import GitHubHttp
 from tests.functional.github.fake_github import FakeGitHub
 from tests.functional.github.openapi_check import OpenApiChecker
 
