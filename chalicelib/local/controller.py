@@ -124,7 +124,11 @@ class LocalController:
         self._find_provider_mirror()
         self._install_services(self.settings, self.state)
         self._start_http()
-        self.loop = LocalEventLoop(self.state.queue, self.data_dir / "events")
+        self.loop = LocalEventLoop(
+            self.state.queue,
+            self.data_dir / "events",
+            housekeeping=self.state.persistence.purge_expired,
+        )
         if loop:
             self.start_loop()
         return self
@@ -167,11 +171,7 @@ class LocalController:
         services = Services(
             settings, store=state.store, persistence=state.persistence, queue=state.queue
         )
-
-        def pr_status(repo: str, pr: int) -> str | None:  # the Git host is built only when asked
-            return services.githost.pull_request_status(repo, pr)
-
-        services.locks = LockGate(state.lock_store, state.store, pr_status=pr_status)
+        services.locks = LockGate(state.lock_store, state.store, pr_status=services.pr_status)
         set_services(services)
 
     def _start_http(self) -> None:

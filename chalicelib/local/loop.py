@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,15 @@ MAX_EVENT_ATTEMPTS = 5
 
 
 class LocalEventLoop:
-    def __init__(self, queue: QueueConsumer, events_dir: Path, poll_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        queue: QueueConsumer,
+        events_dir: Path,
+        poll_seconds: float = 0.05,
+        housekeeping: Callable[[], object] | None = None,
+    ) -> None:
         self._queue = queue
+        self._housekeeping = housekeeping  # with the schedules: what DynamoDB's TTL does in AWS
         self._events_dir = events_dir
         self._poll = poll_seconds
         self._stop = threading.Event()
@@ -99,6 +107,8 @@ class LocalEventLoop:
         reap_stuck_runs(scheduled, None)
         sweep_locks(scheduled, None)
         flush_feedback(scheduled, None)
+        if self._housekeeping is not None:
+            self._housekeeping()
 
 
 def sqs_record(message: dict[str, Any]) -> dict[str, Any]:

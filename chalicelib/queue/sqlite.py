@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from chalicelib.events.trigger import Trigger
+from chalicelib.observability import logger
 from chalicelib.queue.consumer import ReceivedMessage
 
 SCHEMA = (
@@ -121,6 +122,10 @@ class SqliteQueue:
             for seq, message_id, group, body, sent_at, receives in rows:
                 if receives >= self.max_receives:
                     conn.execute("UPDATE messages SET dead = 1 WHERE seq = ?", (seq,))
+                    logger.warning(
+                        "message moved to the dead letters",
+                        extra={"message_id": message_id, "group": group, "receives": receives},
+                    )
                     continue
                 receipt = uuid.uuid4().hex
                 conn.execute(
