@@ -19,7 +19,11 @@ from chalicelib.feedback.render import (
     render_plan_comments_from_json,
     render_result_comments,
 )
-from chalicelib.feedback.status import failure_description, plan_description
+from chalicelib.feedback.status import (
+    failure_description,
+    nothing_done_description,
+    plan_description,
+)
 from chalicelib.plans.exceptions import PlanParseError
 from chalicelib.runs.model import Run, RunStatus
 
@@ -118,7 +122,11 @@ def _read(artifacts: dict[str, str], name: str, read: Reader) -> bytes | None:
 
 def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunFeedback:
     succeeded = run.status == RunStatus.SUCCEEDED and problem is None
-    headline = f"{run.pipeline} run #{run.run_number} {run.status.value}."
+    nothing_done = succeeded and run.outcome == "nothing-done"
+    if nothing_done:
+        headline = f"{run.pipeline} run #{run.run_number} did nothing: {run.outcome_reason}."
+    else:
+        headline = f"{run.pipeline} run #{run.run_number} {run.status.value}."
     if problem:
         headline += f" {problem}"
     steps = [
@@ -137,14 +145,19 @@ def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunF
         failed_step=run.failed_step,
         log_tail=run.error,
         finished_at=_parse(run.finished_at),
+        nothing_done=nothing_done,
     )
+    return RunFeedback(_result_description(run, succeeded, nothing_done), parts)
+
+
+def _result_description(run: Run, succeeded: bool, nothing_done: bool) -> str:
+    if nothing_done:
+        return nothing_done_description(run.run_number, run.outcome_reason)
     if succeeded:
-        description = f"run #{run.run_number} succeeded"
-    elif run.failed_step:
-        description = failure_description(run.failed_step, (run.error or "").split("\n")[0])
-    else:
-        description = f"run #{run.run_number} {run.status.value}"
-    return RunFeedback(description, parts)
+        return f"run #{run.run_number} succeeded"
+    if run.failed_step:
+        return failure_description(run.failed_step, (run.error or "").split("\n")[0])
+    return f"run #{run.run_number} {run.status.value}"
 
 
 def _commit_time(run: Run) -> datetime:

@@ -82,6 +82,11 @@ def waiting_for_lock_description(holder_pr: int, directory: str, workspace: str)
     return _fit(f"waiting for PR #{holder_pr} (lock on {directory}, workspace {workspace})")
 
 
+def nothing_done_description(run_number: int, reason: str | None) -> str:
+    """A run that succeeded without acting (its acting steps were all skipped) says so."""
+    return _fit(f"run #{run_number} did nothing" + (f": {reason}" if reason else ""))
+
+
 def failure_description(step: str, reason: str | None = None) -> str:
     return _fit(f"failed at {step}" + (f": {reason}" if reason else ""))
 

@@ -111,3 +111,10 @@ def test_a_deploy_that_did_nothing_is_recorded_as_nothing_done(controller: Contr
     assert run.steps[0]["status"] == "skipped" and run.steps[0]["reason"] == why
     body = json.loads(response.body)
     assert body["outcome"] == "nothing-done" and body["outcome_reason"].endswith(why)
+    # The status and the comment say it did nothing, never a bare "succeeded" with ✅.
+    records = controller.outbox_records()
+    [status] = [r for r in records if r["kind"] == "status" and r["state"] != "pending"]
+    assert status["description"].startswith(f"run #{run.run_number} did nothing: deploy skipped")
+    [comment] = [r for r in records if r["kind"] == "comment"]
+    headline = f"⏭️ cd-application run #{run.run_number} did nothing: deploy skipped: {why}"
+    assert headline in comment["body"] and "✅" not in comment["body"]
