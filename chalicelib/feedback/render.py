@@ -332,6 +332,9 @@ def _steps_table(steps: Sequence[StepResult]) -> Section:
     return Section(lines=rows, opener="| step | result | time |\n| --- | --- | --- |")
 
 
+NOTHING_DONE_ICON = "⏭️"
+
+
 def render_result_comments(
     ctx: CommentContext,
     *,
@@ -343,13 +346,15 @@ def render_result_comments(
     finished_at: datetime | None = None,
     sensitive: Iterable[str] = (),
     limit: int = GITHUB_COMMENT_LIMIT,
+    nothing_done: bool = False,
 ) -> list[str]:
     """An apply, monitoring or deploy result; a failure names its step and shows the log tail.
 
     ``headline`` is one sentence, e.g. "Applied: 3 added, 1 changed, 0 destroyed."
+    ``nothing_done``: the run succeeded without acting (every acting step was skipped).
     """
     sensitive = tuple(sensitive)
-    icon = "✅" if succeeded else "❌"
+    icon = NOTHING_DONE_ICON if nothing_done else ("✅" if succeeded else "❌")
     lines = [f"{icon} {headline}"]
     if not succeeded and failed_step:
         lines.append(f"Failed step: **{_cell(failed_step)}**")
