@@ -59,18 +59,14 @@ class EmbeddedAws:
 
 
 def bootstrap_resources(settings: Settings, webhook_secret: str) -> Settings:
-    """In moto: the bucket, the webhook secret, and the tables of a write budget if it is on.
+    """In moto: the bucket and the webhook secret, which the handlers read as in AWS.
 
-    The event queue, runs, leases and idempotency records are not here but in the data
-    dir (``chalicelib.local.controller.LocalState``): moto forgets everything on exit.
+    The event queue, runs, leases, idempotency records and write budgets are not here but
+    in the data dir (``chalicelib.local.controller.LocalState``): moto forgets everything
+    on exit.
     """
     import boto3
 
-    from chalicelib.githost.budgeted import budget_enabled
-    from chalicelib.store.schema import create_tables
-
-    if budget_enabled(settings):  # its ledger is on DynamoDB (moto) for now: not durable
-        create_tables(boto3.client("dynamodb"), settings.table, settings.idempotency_table)
     boto3.client("s3").create_bucket(Bucket=settings.artifacts_bucket)
     secrets = boto3.client("secretsmanager")
     try:

@@ -67,6 +67,15 @@ class LocalState:
             databases=[main, deliveries, queue],
         )
 
+    def budgeted(self, host: Any) -> Any:
+        """``host`` behind a write budget whose ledger lives in the run store's file."""
+        from chalicelib.budget.ledger import BudgetLedger
+        from chalicelib.githost.budgeted import BudgetedGitHost
+        from chalicelib.store.sqlite_budget import SqliteBodyStore, SqliteBudgetTable
+
+        main = self.databases[0]
+        return BudgetedGitHost(host, BudgetLedger(SqliteBudgetTable(main), SqliteBodyStore(main)))
+
     def close(self) -> None:
         for database in self.databases:
             database.close()
@@ -165,6 +174,7 @@ class LocalController:
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
     def _install_services(self, settings: Settings, state: LocalState) -> None:
+        from chalicelib.githost.budgeted import budget_enabled
         from chalicelib.locks.gate import LockGate
         from chalicelib.services import Services, set_services
 
@@ -172,6 +182,8 @@ class LocalController:
             settings, store=state.store, persistence=state.persistence, queue=state.queue
         )
         services.locks = LockGate(state.lock_store, state.store, pr_status=services.pr_status)
+        if budget_enabled(settings):  # MAESTRO_WRITE_BUDGET=on: its ledger on disk too
+            services.budgeted_githost = state.budgeted(services.git_host)
         set_services(services)
 
     def _start_http(self) -> None:

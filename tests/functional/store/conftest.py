@@ -117,3 +117,21 @@ def queue_backend(kind: str, tmp_path: Path, visibility: int, name: str) -> Back
         return QueuePair(queue, queue)
 
     return Backend("sqlite", open_queue)
+
+
+@pytest.fixture
+def budgets(kind: str, tmp_path: Path) -> Backend:
+    """``open()`` -> (BudgetTable, BodyStore) of the write budget."""
+    if kind == "dynamodb":
+        from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
+
+        boto3.client("s3").create_bucket(Bucket="contract-bodies")
+        return Backend(kind, lambda: (DynamoBudgetTable(TABLE), S3BodyStore("contract-bodies")))
+    from chalicelib.store.sqlite_budget import SqliteBodyStore, SqliteBudgetTable
+    from chalicelib.store.sqlite_db import SqliteDatabase
+
+    def open_both() -> tuple[Any, Any]:
+        db = SqliteDatabase(tmp_path / "maestro.db")
+        return SqliteBudgetTable(db), SqliteBodyStore(db)
+
+    return Backend(kind, open_both)

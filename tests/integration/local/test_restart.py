@@ -190,3 +190,40 @@ def test_work_queued_or_reported_while_down_is_done_after_a_restart(
 
 def _by_id(runs: list[dict[str, Any]]) -> dict[str, tuple[Any, ...]]:
     return {r["id"]: (r["status"], r["run_number"], r["delivery_id"]) for r in runs}
+
+
+def test_a_write_budget_is_kept_on_disk_across_a_restart(
+    data_dir: Path, shas: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.budget.state import BudgetScope
+    from chalicelib.store.sqlite_budget import SqliteBudgetTable
+    from chalicelib.store.sqlite_db import SqliteDatabase
+
+    monkeypatch.setenv("MAESTRO_WRITE_BUDGET", "on")
+    scope = BudgetScope(repo=REPO, pr=1)
+
+    def stored() -> tuple[str, int] | None:
+        return SqliteBudgetTable(SqliteDatabase(data_dir / "state" / "maestro.db")).get(scope)
+
+    first = Session(data_dir)
+    try:
+        opened = pull_request_payload(REPO, "opened", 1, "infra_features", "infra_main", shas[0])
+        assert first.send("pull_request", opened, "b1") == 202
+        first.wait(has("b1"), "the plan run")
+        first.wait(lambda runs: stored() is not None, "the PR's budget")
+    finally:
+        first.stop()
+    state, version = stored() or ("", 0)
+    assert json.loads(state)["sent"], "the budget counted the status it let through"
+
+    second = Session(data_dir)
+    try:
+        synced = pull_request_payload(
+            REPO, "synchronize", 1, "infra_features", "infra_main", shas[1]
+        )
+        assert second.send("pull_request", synced, "b2") == 202
+        second.wait(has("b2"), "the second plan run")
+        second.wait(lambda runs: (stored() or ("", 0))[1] > version, "the budget moving on")
+        assert len(json.loads((stored() or ("{}", 0))[0])["sent"]) > len(json.loads(state)["sent"])
+    finally:
+        second.stop()
