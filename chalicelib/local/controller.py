@@ -105,11 +105,22 @@ class LocalController:
         return f"http://{self.host}:{self.port}"
 
     def start(self, loop: bool = True) -> LocalController:
-        """Start everything; ``loop=False`` leaves the event loop to ``start_loop`` (tests)."""
+        """Start everything; ``loop=False`` leaves the event loop to ``start_loop`` (tests).
+
+        Interrupted half-way (a signal, a port in use), it stops what it had started.
+        """
         self.data_dir = self.data_dir.resolve()
         (self.data_dir / "events").mkdir(parents=True, exist_ok=True)
         self._handle_sigterm()
         self._children_before = children()
+        try:
+            self._start_all(loop)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_all(self, loop: bool) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's and chalice's access logs
         self.aws = EmbeddedAws.start(self.host)
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -140,17 +151,18 @@ class LocalController:
         )
         if loop:
             self.start_loop()
-        return self
 
     def start_loop(self) -> None:
         assert self.loop is not None, "start() first"
         self.loop.start()
 
     def _handle_sigterm(self) -> None:
-        """SIGTERM ends ``maestro serve`` like Ctrl-C does: through ``stop``, children too."""
+        """SIGTERM (and SIGHUP, the terminal closing) end ``maestro serve`` like Ctrl-C does:
+        through ``stop``, children included."""
         if threading.current_thread() is not threading.main_thread():
             return
-        self._previous_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _exit_on_signal)
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self._previous_handlers[signum] = signal.signal(signum, _exit_on_signal)
 
     def _start_registry(self) -> None:
         """Debian's docker-registry on loopback, where the image step pushes in local mode."""
