@@ -23,6 +23,7 @@ from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, 
 from chalicelib.pipelines.routing import PipelineRequest
 from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
 from chalicelib.runs.query import RunQuery
+from chalicelib.runs.rules import approval_mark
 from chalicelib.runs.store import RunStore
 
 ACK, REFUSED = "eyes", "confused"
@@ -92,7 +93,7 @@ class CommentCommands:
         if command.name == "unlock":
             self._unlock(trigger)
             return []
-        self._approve_cost(command, trigger, config)
+        self._approve_cost(command, trigger, head, config)
         return []
 
     # -- one method per command -----------------------------------------------------------
@@ -131,22 +132,25 @@ class CommentCommands:
         if not released:
             raise Refusal(f"PR #{trigger.pr} holds no lock")
 
-    def _approve_cost(self, command: Command, trigger: Trigger, config: GitOpsConfig) -> None:
+    def _approve_cost(
+        self, command: Command, trigger: Trigger, head: PullRequestHead, config: GitOpsConfig
+    ) -> None:
         self._check_approver(trigger, config)
         plan = self._latest_plan(trigger)
         if plan is None:
             raise Refusal(f"PR #{trigger.pr} has no terraform-plan run to approve")
+        _check_approvable(plan, head)
         changes: dict[str, Any] = {
             "approved_by": trigger.sender or "unknown",
             "approved_at": isoformat(self._clock()),
+            "approved_for": approval_mark(plan),
         }
         if command.reason:
             changes["approval_reason"] = command.reason[:500]
         approved = self._store.update_fields(plan.id, **changes)
-        if approved.cost.get("verdict") == "block":  # the red cost status turns green
-            self._notifier.run_status(
-                approved, "success", f"cost approved by @{changes['approved_by']}"
-            )
+        self._notifier.run_status(  # the red cost status turns green
+            approved, "success", f"cost approved by @{changes['approved_by']}"
+        )
 
     # -- checks ---------------------------------------------------------------------------
 
@@ -233,3 +237,27 @@ class CommentCommands:
             return self._githost.has_write_access(repo, user)
         except GitHostError:
             return False  # unknown permissions refuse; the answer says what is needed
+
+
+def _check_approvable(plan: Run, head: PullRequestHead) -> None:
+    """An approval lifts a finished plan's ``block`` verdict on the head the approver sees.
+
+    Given any earlier (the plan still running, its verdict unknown) it would lift a verdict
+    nobody has read yet; given on an older commit's plan it would approve another cost.
+    """
+    label = f"terraform-plan #{plan.run_number} of `{plan.sha[:7]}`"
+    if plan.status != RunStatus.SUCCEEDED:
+        raise Refusal(
+            f"{label} is {plan.status.value}: a cost can be approved only once its plan has "
+            "finished with a `block` verdict; comment again then"
+        )
+    verdict = plan.cost.get("verdict")
+    if verdict != "block":
+        raise Refusal(
+            f"{label} has no blocked cost (verdict: `{verdict or 'none'}`); nothing to approve"
+        )
+    if plan.sha != head.sha:
+        raise Refusal(
+            f"{label} is not of the PR's head `{head.sha[:7]}`: approve the head's plan "
+            "once it has finished"
+        )

@@ -223,7 +223,18 @@ class Dispatcher:
         return None
 
     def _cost_blocked(self, plan_run_id: str | None) -> bool:
-        return plan_run_id is not None and cost_blocked(self._store.get(plan_run_id))
+        if plan_run_id is None:
+            return False
+        plan = self._store.get(plan_run_id)
+        return cost_blocked(plan, self._newest_plan_id(plan))
+
+    def _newest_plan_id(self, plan: Run) -> str | None:
+        """The PR's newest plan run, whatever its state: a newer plan voids an approval."""
+        if plan.pr is None:
+            return None
+        query = RunQuery(repo=plan.repo, pr=plan.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=1)
+        runs = self._store.query(query).runs
+        return runs[0].id if runs else None
 
     def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
         if run.pipeline == Pipeline.TERRAFORM_APPLY and run.plan_run_id is None:
@@ -235,8 +246,9 @@ class Dispatcher:
         if run.pipeline == Pipeline.TERRAFORM_APPLY and self._cost_blocked(run.plan_run_id):
             return self._fail(
                 run,
-                f"the cost policy blocks plan {run.plan_run_id} and nobody approved it: "
-                "comment `maestro approve-cost` (approver role), then retry this run",
+                f"the cost policy blocks plan {run.plan_run_id} and no approval of that plan "
+                "stands (none given, or a newer plan voided it): comment `maestro approve-cost` "
+                "(approver role) on the finished plan, then retry this run",
             )
         fence = self.locks.fence(run, config) if self.locks is not None else Fence()
         if fence.problem is not None:  # a holder that lost its lease never applies

@@ -105,6 +105,7 @@ class Run(BaseModel):
     fencing_token: int | None = None  # plan/apply: the workspace lease it holds
     approved_by: str | None = None  # approve-cost: who approved a blocked cost
     approved_at: str | None = None
+    approved_for: str | None = None  # approve-cost: "<plan run id> <sha> <verdict>" it lifts
     approval_reason: str | None = None
     cost: dict[str, str] = Field(default_factory=dict)  # plan: monthly totals (decimal strings)
     resolution: str | None = None  # how a person settled an unknown run

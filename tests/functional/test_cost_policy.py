@@ -14,6 +14,7 @@ from chalicelib.costs import CostConfig, estimate_plan, evaluate_policy, render_
 from chalicelib.jobs import DETAIL_RUN_FINISHED
 from chalicelib.runs.model import RunStatus
 from chalicelib.runs.query import RunQuery
+from chalicelib.runs.rules import approval_mark
 from tests.functional.conftest import Controller
 from tests.functional.flows.test_dispatch import deliver
 from tests.functional.flows.test_runner_events import send
@@ -69,7 +70,8 @@ def test_approved_cost_lets_the_apply_run(controller: Controller) -> None:
     store = controller.services.store
     with Client(app) as client:
         sha, plan_id = plan_with_blocking_cost(controller, client)
-        store.update_fields(plan_id, approved_by="octocat", approved_at="2026-11-26T08:00:00Z")
+        approval = approval_mark(store.get(plan_id))  # what `maestro approve-cost` records
+        store.update_fields(plan_id, approved_by="octocat", approved_for=approval)
         merged = pull_request("closed", "infra_features", "infra_main", sha=sha, merged=True)
         deliver(controller, client, "pull_request", merged, "d-merge")
     [apply_run] = store.query(RunQuery(pipeline="terraform-apply")).runs

@@ -258,12 +258,14 @@ def test_apply_without_a_reviewed_plan_is_refused_with_the_reason(
 
 
 def test_approve_cost_is_recorded_on_the_latest_plan(controller: Controller, gate: Clock) -> None:
+    controller.commit({".gitops.yml": "cost: {policy: {monthly_total: {limit: 1, action: block}}}"})
     with Client(app) as client:
         open_pr(controller, client, 7)
         sha = open_pr(controller, client, 7, action="synchronize")
+        latest = controller.backend.jobs[-1].run_id
+        finish_blocked(controller, client, latest)
         record_head(controller, 7, sha)
         comment(controller, client, 7, "maestro approve-cost budgeted in Q4", user="lead")
-    latest = controller.backend.jobs[-1].run_id
     item = run_item(latest, controller.services.settings.table)
     assert item["approved_by"] == "lead" and item["approved_at"].endswith("Z")
     assert item["approval_reason"] == "budgeted in Q4"
@@ -277,20 +279,22 @@ def test_approve_cost_is_recorded_on_the_latest_plan(controller: Controller, gat
     [
         ("", "write", False),
         ("", "maintain", True),
-        ("cost: {policy: {approver_role: write}}\n", "write", True),
-        ("cost: {policy: {approver_role: admin}}\n", "maintain", False),
+        ("approver_role: write", "write", True),
+        ("approver_role: admin", "maintain", False),
     ],
 )
 def test_approve_cost_needs_the_policys_approver_role(
     controller: Controller, gate: Clock, gitops: str, role: str, approved: bool
 ) -> None:
-    sha = controller.commit({".gitops.yml": gitops} if gitops else None)
+    block = "monthly_total: {limit: 1, action: block}"  # the plan's $7.30 is blocked
+    sha = controller.commit({".gitops.yml": f"cost: {{policy: {{{block}, {gitops}}}}}\n"})
     roles = controller.outbox / REPO / "collaborators.json"
     roles.parent.mkdir(parents=True, exist_ok=True)
     roles.write_text(json.dumps({"dev": role}))
     with Client(app) as client:
         opened = pull_request("opened", "infra_features", "infra_main", sha=sha, number=7)
         deliver(controller, client, "pull_request", opened, "d-open")
+        finish_blocked(controller, client, controller.backend.jobs[0].run_id)
         record_head(controller, 7, sha)
         comment(controller, client, 7, "maestro approve-cost", user="dev")
     item = run_item(controller.backend.jobs[0].run_id, controller.services.settings.table)
@@ -298,6 +302,12 @@ def test_approve_cost_needs_the_policys_approver_role(
     if not approved:
         [answer] = answers(controller, 7)
         assert f"@dev has the `{role}` role; approving a cost needs" in answer
+
+
+def finish_blocked(controller: Controller, client: Client, run_id: str) -> None:
+    from tests.functional.flows.commands.test_cost_approval import finish_blocked
+
+    finish_blocked(controller, client, run_id)
 
 
 def test_approve_cost_without_a_plan_is_refused(controller: Controller, gate: Clock) -> None:
