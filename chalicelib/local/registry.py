@@ -24,6 +24,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _ended_with_parent() -> list[str]:
+    """A prefix that has the registry sent SIGTERM when the thread that started it dies,
+    even by SIGKILL (util-linux's ``setpriv --pdeathsig``, where installed)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM"] if setpriv else []
+
+
 class LocalRegistry:
     """``with LocalRegistry(data_dir) as address:`` yields ``localhost:<port>``."""
 
@@ -45,7 +52,9 @@ class LocalRegistry:
             f"http: {{addr: '127.0.0.1:{self.port}'}}\n"
         )
         self._proc = subprocess.Popen(
-            [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*_ended_with_parent(), binary, "serve", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -171,8 +171,15 @@ def test_a_runner_that_finishes_while_the_controller_is_down_is_recorded(setup, 
     wait_for_gate(tmp_path)
     family = descendants(serve.process.pid)
     run = serve.wait_for_run("k1")
+    runner = [pid for pid in family if b"runners" in _cmdline(pid)]
+    registry = [pid for pid in family if b"docker-registry" in _cmdline(pid)]
     assert serve.stop(signal.SIGKILL) == -signal.SIGKILL  # no cleanup at all
     try:
+        assert runner and all(alive(pid) for pid in runner)  # a session of its own: it goes on
+        deadline = time.monotonic() + 10
+        while any(alive(pid) for pid in registry) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(alive(pid) for pid in registry)  # ends with its parent, even killed
         gate.touch()  # the orphaned runner goes on: fmt, init, validate, then reports
         finished = tmp_path / "data" / "events" / run["id"]
         deadline = time.monotonic() + 120
@@ -180,7 +187,7 @@ def test_a_runner_that_finishes_while_the_controller_is_down_is_recorded(setup, 
             time.sleep(0.2)
         assert _finished(finished), (tmp_path / "data" / "jobs" / f"{run['id']}.log").read_text()
     finally:
-        for pid in family:  # SIGKILL left them: docker-registry, say
+        for pid in family:  # whatever SIGKILL may have left
             if alive(pid):
                 os.kill(pid, signal.SIGTERM)
 
