@@ -1,7 +1,8 @@
 """What a finished run tells its pull request: the status line and the comment parts.
 
 Pure apart from ``read``, which fetches an artifact's bytes (S3 or a file), and ``presign``,
-which links the full plan. The completion handler posts what this returns.
+which links the redacted full plan (never the raw plan JSON). The completion handler posts
+what this returns.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chalicelib.feedback.render import (
     render_result_comments,
 )
 from chalicelib.feedback.status import (
+    ended_description,
     failure_description,
     nothing_done_description,
     plan_description,
@@ -48,7 +50,7 @@ def run_feedback(run: Run, run_url: str, read: Reader, presign: Presigner) -> Ru
         sha=run.sha,
         run_url=run_url,
         run_label=f"{run.pipeline} #{run.run_number}",
-        full_plan_url=presign(run.artifacts["plan_json"]) if "plan_json" in run.artifacts else None,
+        full_plan_url=_full_plan_link(run, presign),
     )
     plan_json = run.artifacts.get("plan_json")
     if run.status == RunStatus.SUCCEEDED and run.pipeline == "terraform-plan" and plan_json:
@@ -59,6 +61,15 @@ def run_feedback(run: Run, run_url: str, read: Reader, presign: Presigner) -> Ru
             except PlanParseError as exc:
                 return _result_feedback(run, ctx, f"plan JSON unreadable: {exc}")
     return _result_feedback(run, ctx, None)
+
+
+def _full_plan_link(run: Run, presign: Presigner) -> str | None:
+    """A link to the redacted full plan only: the raw plan JSON holds sensitive values in clear.
+
+    A run stored before the runner wrote ``plan_redacted`` gets no link.
+    """
+    redacted = run.artifacts.get("plan_redacted")
+    return presign(redacted) if redacted else None
 
 
 def _plan_feedback(run: Run, ctx: CommentContext, data: bytes, read: Reader) -> RunFeedback:
@@ -155,9 +166,10 @@ def _result_description(run: Run, succeeded: bool, nothing_done: bool) -> str:
         return nothing_done_description(run.run_number, run.outcome_reason)
     if succeeded:
         return f"run #{run.run_number} succeeded"
+    reason = (run.error or "").split("\n")[0] or None
     if run.failed_step:
-        return failure_description(run.failed_step, (run.error or "").split("\n")[0])
-    return f"run #{run.run_number} {run.status.value}"
+        return failure_description(run.failed_step, reason)
+    return ended_description(run.run_number, run.status.value, reason)
 
 
 def _commit_time(run: Run) -> datetime:

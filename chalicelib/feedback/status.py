@@ -87,6 +87,11 @@ def nothing_done_description(run_number: int, reason: str | None) -> str:
     return _fit(f"run #{run_number} did nothing" + (f": {reason}" if reason else ""))
 
 
+def ended_description(run_number: int, status: str, reason: str | None = None) -> str:
+    """E.g. ``run #3 timed_out: no result within 60 minutes``."""
+    return _fit(f"run #{run_number} {status}" + (f": {reason}" if reason else ""))
+
+
 def failure_description(step: str, reason: str | None = None) -> str:
     return _fit(f"failed at {step}" + (f": {reason}" if reason else ""))
 

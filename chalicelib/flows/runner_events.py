@@ -150,6 +150,9 @@ class RunnerEventHandler:
             elif not previous.error or previous.failed_step != event.failed_step:
                 reason = getattr(event, "reason", None) or "failed"
                 changes["error"] = f"step {event.failed_step}: {reason}"
+        if target == RunStatus.UNKNOWN:  # the runner could not tell whether the state changed
+            reason = changes.get("error") or previous.error or "the apply did not finish cleanly"
+            changes["error"] = truncate_error(unknown_apply_error(previous, reason.split("\n")[0]))
         if target == RunStatus.SUCCEEDED and previous.pipeline == Pipeline.TERRAFORM_PLAN:
             changes.update(self._cost_totals(changes["artifacts"]))
         run = self._endings.report(self._store.transition(event.run_id, target, **changes))

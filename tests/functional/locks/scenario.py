@@ -40,8 +40,8 @@ def install_gate(controller: Controller, clock: Clock, lease_seconds: float = HO
         pr_status=services.pr_status,
     )
     services.locks = gate
-    services.__dict__.pop("dispatcher", None)
-    services.__dict__.pop("runner_events", None)
+    for built_on_the_gate in ("dispatcher", "commands", "runner_events"):
+        services.__dict__.pop(built_on_the_gate, None)
     return gate
 
 
