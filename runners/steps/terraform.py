@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chalicelib.feedback.full_plan import ARTIFACT_NAME as FULL_PLAN_ARTIFACT
+from chalicelib.feedback.full_plan import redacted_full_plan
 from chalicelib.jobs import DETAIL_HEARTBEAT, StepSpec
 from chalicelib.pipelines.config import WORKSPACE_NAME
 from runners.artifacts import sibling_prefix
@@ -130,7 +132,11 @@ def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     store = ctx.store
     artifacts = {
         "plan": store.put_file("plan.tfplan", plan_file),
-        "plan_json": store.put_bytes("plan.json", shown.stdout.encode()),
+        "plan_json": store.put_bytes("plan.json", shown.stdout.encode()),  # private
+        # What the comment's "full plan" link may show: redacted as the comment is.
+        "plan_redacted": store.put_bytes(
+            FULL_PLAN_ARTIFACT, redacted_full_plan(shown.stdout.encode()).encode()
+        ),
         "plan_summary": store.put_bytes("plan-summary.json", json.dumps(summary).encode()),
         "plan_meta": store.put_bytes("plan-meta.json", json.dumps(meta).encode()),
     }
