@@ -28,6 +28,8 @@ test: setup
 lint: $(VENV)/.stamp-project
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy chalicelib runners
 
 format: $(VENV)/.stamp-project
 	$(BIN)/ruff format .

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.githost.base import GitHost
     from chalicelib.githost.budgeted import BudgetedGitHost
     from chalicelib.locks.gate import LockGate
-    from chalicelib.queue.base import Queue
+    from chalicelib.queue.base import EventQueue
     from chalicelib.runs.store import RunStore
     from chalicelib.settings import Settings
 
@@ -60,7 +60,7 @@ class Services:
         return DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table)
 
     @cached_property
-    def queue(self) -> Queue:
+    def queue(self) -> EventQueue:
         from chalicelib.queue.sqs import SqsQueue
 
         return SqsQueue(self.settings.queue_url)

@@ -16,7 +16,7 @@ from chalicelib.events.trigger import Trigger
 from chalicelib.feedback.notices import refusal_comment
 from chalicelib.flows.dispatch import Dispatcher
 from chalicelib.flows.notify import Notifier
-from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead
+from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead, Reaction
 from chalicelib.jobs import Pipeline
 from chalicelib.observability import logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
@@ -26,7 +26,8 @@ from chalicelib.runs.query import RunQuery
 from chalicelib.runs.rules import approval_mark
 from chalicelib.runs.store import RunStore
 
-ACK, REFUSED = "eyes", "confused"
+ACK: Reaction = "eyes"
+REFUSED: Reaction = "confused"
 PLAN_LOOKBACK = 100
 
 
@@ -229,7 +230,7 @@ class CommentCommands:
         assert trigger.pr is not None
         self._notifier.answer(trigger.repo, trigger.pr, body)
 
-    def _react(self, trigger: Trigger, content: str) -> None:
+    def _react(self, trigger: Trigger, content: Reaction) -> None:
         self._notifier.react(trigger.repo, trigger.comment_id, content)
 
     def _may_write(self, repo: str, user: str) -> bool:

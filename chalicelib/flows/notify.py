@@ -15,7 +15,7 @@ from chalicelib.feedback.markers import RunMarker
 from chalicelib.feedback.notices import lock_wait_comment
 from chalicelib.feedback.publish import RunFeedback
 from chalicelib.feedback.status import waiting_for_lock_description
-from chalicelib.githost.base import CommitState, CommitStatus, GitHost, GitHostError
+from chalicelib.githost.base import CommitState, CommitStatus, GitHost, GitHostError, Reaction
 from chalicelib.locks.gate import Admission
 from chalicelib.observability import logger
 from chalicelib.runs.model import Run
@@ -92,7 +92,7 @@ class Notifier:
         except GitHostError as exc:
             logger.warning("answer not posted", extra={"pr": pr, "error": str(exc)})
 
-    def react(self, repo: str, comment_id: int | None, content: str) -> None:
+    def react(self, repo: str, comment_id: int | None, content: Reaction) -> None:
         if comment_id is None:
             return
         try:

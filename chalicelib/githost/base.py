@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 CommitState = Literal["pending", "success", "failure", "error"]
 CommentBehaviour = Literal["update", "new", "hide-and-new", "delete-and-new"]
+Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
 
 class GitHostError(Exception):
@@ -84,7 +85,7 @@ class GitHost(Protocol):
         """Set a commit status on ``sha``; ``pr`` names the PR it reports to, when known."""
         ...
 
-    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+    def add_reaction(self, repo: str, comment_id: int, content: Reaction = "eyes") -> None:
         """Acknowledge (``eyes``) or refuse (``confused``) a comment command."""
         ...
 

@@ -21,6 +21,7 @@ from chalicelib.githost.base import (
     GitHost,
     PullRequestHead,
     PullRequestState,
+    Reaction,
 )
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class BudgetedGitHost:
     def read_file(self, repo: str, path: str, sha: str) -> str | None:
         return self._inner.read_file(repo, path, sha)
 
-    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+    def add_reaction(self, repo: str, comment_id: int, content: Reaction = "eyes") -> None:
         self._inner.add_reaction(repo, comment_id, content)
 
     def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:

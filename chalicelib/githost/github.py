@@ -31,6 +31,7 @@ from chalicelib.githost.base import (
     GitHostError,
     PullRequestHead,
     PullRequestState,
+    Reaction,
     ShaNotFoundError,
 )
 from chalicelib.githost.http import (
@@ -38,8 +39,6 @@ from chalicelib.githost.http import (
     GitHubHttp,
 )
 from chalicelib.settings import Settings
-
-Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
 MINIMIZE_MUTATION = (
     "mutation($id: ID!) { minimizeComment(input: {subjectId: $id, classifier: OUTDATED}) "

@@ -20,6 +20,7 @@ from chalicelib.githost.base import (
     GitHostError,
     PullRequestHead,
     PullRequestState,
+    Reaction,
     ShaNotFoundError,
 )
 
@@ -126,7 +127,7 @@ class LocalGitHost:
         roles = json.loads(path.read_text(encoding="utf-8"))
         return str(roles.get(user, "none"))
 
-    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+    def add_reaction(self, repo: str, comment_id: int, content: Reaction = "eyes") -> None:
         self._log(repo, {"kind": "reaction", "comment_id": comment_id, "content": content})
 
     def _pull(self, repo: str, pr: int) -> dict[str, object]:

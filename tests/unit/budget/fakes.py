@@ -11,6 +11,7 @@ from chalicelib.githost.base import (
     GitHostError,
     PullRequestHead,
     PullRequestState,
+    Reaction,
 )
 
 
@@ -64,7 +65,7 @@ class RecordingHost:
         self._check()
         self.writes.append(("status", repo, sha, status.context, status.state, status.description))
 
-    def add_reaction(self, repo: str, comment_id: int, content: str = "eyes") -> None:
+    def add_reaction(self, repo: str, comment_id: int, content: Reaction = "eyes") -> None:
         self.writes.append(("reaction", repo, comment_id, content))
 
     def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
