@@ -50,7 +50,7 @@ def packaged_distributions(deployment_zip: Path) -> set[str]:
     """Normalised names of the ``*.dist-info`` directories at the zip's top level."""
     with zipfile.ZipFile(deployment_zip) as archive:
         tops = {name.split("/", 1)[0] for name in archive.namelist()}
-    return {_normalise(top.rsplit("-", 1)[0]) for top in tops if top.endswith(".dist-info")}
+    return {_normalise(top.split("-", 1)[0]) for top in tops if top.endswith(".dist-info")}
 
 
 def function_runtimes(package: dict[str, Any]) -> dict[str, str]:
