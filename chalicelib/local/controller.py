@@ -23,12 +23,21 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.local.aws import MAX_RECEIVES, EmbeddedAws, bootstrap_resources
 from chalicelib.local.loop import LocalEventLoop
 from chalicelib.local.processes import children, stop_children
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.githost.base import GitHost
+    from chalicelib.githost.budgeted import BudgetedGitHost
+    from chalicelib.locks.gate import LockStore
+    from chalicelib.queue.sqlite import SqliteQueue
+    from chalicelib.runs.store import RunStore
+    from chalicelib.store.sqlite_db import SqliteDatabase
+    from chalicelib.store.sqlite_idempotency import SqlitePersistenceLayer
 
 QUEUE_VISIBILITY_SECONDS = 2.0  # a failed message is received again this much later
 
@@ -37,11 +46,12 @@ QUEUE_VISIBILITY_SECONDS = 2.0  # a failed message is received again this much l
 class LocalState:
     """local mode's durable stores, opened on ``<data_dir>/state``."""
 
-    store: Any
-    lock_store: Any
-    persistence: Any
-    queue: Any
-    databases: list[Any]
+    store: RunStore
+    lock_store: LockStore
+    persistence: SqlitePersistenceLayer
+    queue: SqliteQueue
+    main: SqliteDatabase  # runs, counters, leases, write budgets
+    databases: list[SqliteDatabase | SqliteQueue]
 
     @classmethod
     def open(cls, data_dir: Path) -> LocalState:
@@ -64,17 +74,18 @@ class LocalState:
             lock_store=SqliteLockStore(main),
             persistence=SqlitePersistenceLayer(deliveries),
             queue=queue,
+            main=main,
             databases=[main, deliveries, queue],
         )
 
-    def budgeted(self, host: Any) -> Any:
+    def budgeted(self, host: GitHost) -> BudgetedGitHost:
         """``host`` behind a write budget whose ledger lives in the run store's file."""
         from chalicelib.budget.ledger import BudgetLedger
         from chalicelib.githost.budgeted import BudgetedGitHost
         from chalicelib.store.sqlite_budget import SqliteBodyStore, SqliteBudgetTable
 
-        main = self.databases[0]
-        return BudgetedGitHost(host, BudgetLedger(SqliteBudgetTable(main), SqliteBodyStore(main)))
+        ledger = BudgetLedger(SqliteBudgetTable(self.main), SqliteBodyStore(self.main))
+        return BudgetedGitHost(host, ledger)
 
     def close(self) -> None:
         for database in self.databases:
