@@ -6,13 +6,17 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from chalicelib.errors import ControllerError
 from chalicelib.jobs import JobSpec
 
 RunnerState = Literal["pending", "running", "succeeded", "failed", "stopped", "unknown"]
 
 
-class DispatchError(Exception):
+class DispatchError(ControllerError):
     """The backend refused or failed to start, query or cancel a job."""
+
+    status = 502
+    code = "dispatch_failed"
 
 
 class RunnerRef(BaseModel):

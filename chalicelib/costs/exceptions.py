@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from chalicelib.errors import ControllerError
 
-class CostError(Exception):
+
+class CostError(ControllerError):
     """Base of every cost error."""
+
+    status = 422
+    code = "cost_error"
 
 
 class InfracostFormatError(CostError):

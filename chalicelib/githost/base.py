@@ -6,13 +6,18 @@ from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel
 
+from chalicelib.errors import ControllerError
+
 CommitState = Literal["pending", "success", "failure", "error"]
 CommentBehaviour = Literal["update", "new", "hide-and-new", "delete-and-new"]
 Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
 
 
-class GitHostError(Exception):
+class GitHostError(ControllerError):
     """A Git host request failed for good (after retries)."""
+
+    status = 502
+    code = "git_host_error"
 
 
 class ShaNotFoundError(GitHostError):

@@ -39,14 +39,15 @@ class GitHubApiError(GitHostError):
 
     def __init__(self, method: str, path: str, status: int | None, message: str, attempts: int):
         super().__init__(f"{method} {path}: {status or 'no response'} {message}".strip())
-        self.method, self.path, self.status = method, path, status
+        # ``status`` stays the controller's own HTTP mapping (GitHostError); GitHub's is apart.
+        self.method, self.path, self.github_status = method, path, status
         self.message, self.attempts = message, attempts
 
     def record(self) -> dict[str, Any]:
         return {
             "method": self.method,
             "path": self.path,
-            "status": self.status,
+            "status": self.github_status,
             "message": self.message[:500],
             "attempts": self.attempts,
         }

@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
 )
 
+from chalicelib.errors import ControllerError
 from chalicelib.jobs import Pipeline, RunnerBackendName
 
 CONFIG_PATH = ".gitops.yml"
@@ -27,8 +28,11 @@ MAX_NODES = 50_000  # scalars and collections once aliases are expanded (no "bil
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class ConfigError(Exception):
+class ConfigError(ControllerError):
     """``.gitops.yml`` is not valid; the message names the field."""
+
+    status = 422
+    code = "invalid_config"
 
 
 def repo_relative(value: str) -> str:

@@ -90,3 +90,19 @@ def test_answers_that_are_not_chalice_errors_pass_untouched() -> None:
     assert uniform_error(ours) is ours
     ok = Response(body={"Code": "not an error"}, status_code=200)
     assert uniform_error(ok) is ok
+
+
+def test_every_error_that_reaches_the_api_has_one_base_and_its_own_code() -> None:
+    from chalicelib.backends.base import DispatchError
+    from chalicelib.costs.exceptions import CostError
+    from chalicelib.errors import ControllerError
+    from chalicelib.githost.base import GitHostError
+    from chalicelib.locks.exceptions import LockError
+    from chalicelib.pipelines.config import ConfigError
+
+    classes = (ConfigError, CostError, DispatchError, GitHostError, LockError)
+    assert all(issubclass(cls, ControllerError) for cls in classes)
+    answers = {cls: json.loads(response_for(cls("why")).body) for cls in classes}
+    codes = {answer["error"]["code"] for answer in answers.values()}
+    assert len(codes) == len(classes) and "internal_error" not in codes
+    assert all(answer["error"]["message"] == "why" for answer in answers.values())

@@ -41,7 +41,7 @@ def test_server_errors_give_up_after_the_last_attempt(
     with pytest.raises(GitHubApiError) as error:
         github.set_status(REPO, SHA, STATUS)
 
-    assert error.value.status == 502
+    assert error.value.github_status == 502
     assert error.value.attempts == 5
     assert clock.sleeps == [1.0, 2.0, 4.0, 8.0]
     assert fake.statuses == []
@@ -94,7 +94,7 @@ def test_primary_rate_limit_far_away_fails_at_once(
         github.set_status(REPO, SHA, STATUS)
 
     assert error.value.reset_at == reset + 1
-    assert error.value.status == 429
+    assert error.value.github_status == 429
     assert clock.sleeps == []
 
 
