@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import os
 from typing import Any
 
 from chalice import IAMAuthorizer, Response
@@ -16,7 +15,9 @@ BEARER = "bearer "
 def route_authorizer() -> IAMAuthorizer | None:
     """API Gateway enforces IAM when deployed; local mode (``MAESTRO_API_AUTH=token``) checks
     the bearer token in the API's middleware instead."""
-    return None if os.environ.get("MAESTRO_API_AUTH", "iam") == "token" else IAMAuthorizer()
+    from chalicelib.settings import Settings
+
+    return None if Settings.from_env().api_auth == "token" else IAMAuthorizer()
 
 
 def bearer_token_problem(expected: str | None, header: str | None) -> Response | None:
