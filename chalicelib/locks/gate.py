@@ -19,7 +19,7 @@ from chalicelib.jobs import Pipeline
 from chalicelib.locks.exceptions import LockNotFoundError
 from chalicelib.locks.lease import (
     DEFAULT_LEASE_SECONDS,
-    Change,
+    LeaseChange,
     Claimant,
     Grant,
     Lease,
@@ -37,7 +37,7 @@ from chalicelib.runs.model import Run, RunStatus
 
 T = TypeVar("T")
 FENCING_PARAMETER = "fencing_token"
-Decide = Callable[[Lease, Callable[[int], int]], Change]
+Decide = Callable[[Lease, Callable[[int], int]], LeaseChange]
 STUCK_SECONDS = 300  # far above the seconds one dispatch takes
 
 
@@ -216,16 +216,16 @@ class LockGate:
     # -- internals ------------------------------------------------------------------------
 
     def _change(
-        self, key: LockKey, decide: Callable[[Lease, Callable[[int], int]], Change]
-    ) -> Change:
-        def wrapped(lease: Lease, next_token: Callable[[int], int]) -> tuple[Lease, Change]:
+        self, key: LockKey, decide: Callable[[Lease, Callable[[int], int]], LeaseChange]
+    ) -> LeaseChange:
+        def wrapped(lease: Lease, next_token: Callable[[int], int]) -> tuple[Lease, LeaseChange]:
             change = decide(lease, next_token)
             return change.lease, change
 
         return self.leases.change(key, wrapped)
 
     def _settle(
-        self, key: LockKey, change: Change, ignore_pr: int | None = None
+        self, key: LockKey, change: LeaseChange, ignore_pr: int | None = None
     ) -> list[Promotion]:
         """Promotions whose run can still run; a run that cannot passes the lease on."""
         promotions: list[Promotion] = []
@@ -244,7 +244,7 @@ class LockGate:
         return promotions
 
     def _releasing(self, pr: int, leave_queue: bool) -> Decide:
-        def decide(lease: Lease, next_token: Callable[[int], int]) -> Change:
+        def decide(lease: Lease, next_token: Callable[[int], int]) -> LeaseChange:
             now = self._clock()
             return release(lease, now, pr, self._duration, next_token, leave_queue=leave_queue)
 
@@ -258,7 +258,7 @@ class LockGate:
             logger.info("waiting run not ended", extra={"run": run_id, "why": str(exc)})
 
     def _skipping(self, run_id: str) -> Decide:
-        def decide(lease: Lease, next_token: Callable[[int], int]) -> Change:
+        def decide(lease: Lease, next_token: Callable[[int], int]) -> LeaseChange:
             return skip_holder(lease, run_id, self._clock(), self._duration, next_token)
 
         return decide

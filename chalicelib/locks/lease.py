@@ -98,7 +98,7 @@ class Grant(BaseModel):
     position: int | None = None  # 1-based place in the queue when waiting
 
 
-class Change(BaseModel):
+class LeaseChange(BaseModel):
     """A new lease, and the waiter (if any) that became holder and must now be dispatched."""
 
     lease: Lease
@@ -111,7 +111,7 @@ def acquire(
     now: float,
     duration: float = DEFAULT_LEASE_SECONDS,
     next_token: TokenSource = next_after,
-) -> tuple[Change, Grant]:
+) -> tuple[LeaseChange, Grant]:
     """Give the lease to ``claimant``, renew it for its own PR, or queue the claimant.
 
     An expired holder first loses the lease to the head of the queue (who gets a new token),
@@ -122,17 +122,17 @@ def acquire(
     if lease.holder is not None and lease.holder.pr == claimant.pr:
         holder = claimant.model_copy(update={"since": lease.holder.since})
         renewed = _with(lease, holder=holder, expires_at=now + duration, waiters=lease.waiters)
-        return Change(lease=renewed, promoted=change.promoted), _granted(renewed)
+        return LeaseChange(lease=renewed, promoted=change.promoted), _granted(renewed)
     if lease.holder is None:
         holder = claimant.model_copy(update={"since": now})
         token = _issue(lease, next_token)
         taken = _with(lease, holder=holder, expires_at=now + duration, fencing_token=token)
-        return Change(lease=taken, promoted=change.promoted), _granted(taken)
+        return LeaseChange(lease=taken, promoted=change.promoted), _granted(taken)
     waiters = enqueue(lease.waiters, claimant.model_copy(update={"since": now}))
     queued = _with(lease, waiters=waiters)
     position = next(i for i, w in enumerate(waiters, 1) if w.pr == claimant.pr)
     grant = Grant(granted=False, holder=lease.holder, position=position)
-    return Change(lease=queued, promoted=change.promoted), grant
+    return LeaseChange(lease=queued, promoted=change.promoted), grant
 
 
 def enqueue(waiters: list[Claimant], claimant: Claimant) -> list[Claimant]:
@@ -151,7 +151,7 @@ def release(
     duration: float = DEFAULT_LEASE_SECONDS,
     next_token: TokenSource = next_after,
     leave_queue: bool = True,
-) -> Change:
+) -> LeaseChange:
     """Free the lease (only if ``pr`` holds it, when given) and promote the head of the queue.
 
     ``pr`` also leaves the queue (``leave_queue``): a closed PR's waiting plan must not take
@@ -160,7 +160,7 @@ def release(
     waiters = [w for w in lease.waiters if pr is None or w.pr != pr or not leave_queue]
     lease = _with(lease, waiters=waiters)
     if lease.holder is None or (pr is not None and lease.holder.pr != pr):
-        return Change(lease=lease)
+        return LeaseChange(lease=lease)
     return _promote(lease, now, duration, next_token)
 
 
@@ -169,10 +169,10 @@ def expire(
     now: float,
     duration: float = DEFAULT_LEASE_SECONDS,
     next_token: TokenSource = next_after,
-) -> Change:
+) -> LeaseChange:
     """Release the lease if its holder let it run out; otherwise nothing changes."""
     if not lease.expired(now):
-        return Change(lease=lease)
+        return LeaseChange(lease=lease)
     return _promote(lease, now, duration, next_token)
 
 
@@ -182,10 +182,10 @@ def skip_holder(
     now: float,
     duration: float = DEFAULT_LEASE_SECONDS,
     next_token: TokenSource = next_after,
-) -> Change:
+) -> LeaseChange:
     """A promoted run that can no longer run (superseded, cancelled) passes the lease on."""
     if lease.holder is None or lease.holder.run_id != run_id:
-        return Change(lease=lease)
+        return LeaseChange(lease=lease)
     return _promote(lease, now, duration, next_token)
 
 
@@ -208,16 +208,16 @@ def fence_problem(lease: Lease | None, pr: int, token: int | None, now: float) -
     return None
 
 
-def _promote(lease: Lease, now: float, duration: float, next_token: TokenSource) -> Change:
+def _promote(lease: Lease, now: float, duration: float, next_token: TokenSource) -> LeaseChange:
     if not lease.waiters:
-        return Change(lease=_with(lease, holder=None, expires_at=None))
+        return LeaseChange(lease=_with(lease, holder=None, expires_at=None))
     head, rest = lease.waiters[0], lease.waiters[1:]
     holder = head.model_copy(update={"since": now})
     token = _issue(lease, next_token)
     promoted = _with(
         lease, holder=holder, expires_at=now + duration, fencing_token=token, waiters=rest
     )
-    return Change(lease=promoted, promoted=holder)
+    return LeaseChange(lease=promoted, promoted=holder)
 
 
 def _issue(lease: Lease, next_token: TokenSource) -> int:
