@@ -19,10 +19,10 @@ from chalicelib.jobs import Pipeline
 from chalicelib.locks.exceptions import LockNotFoundError
 from chalicelib.locks.lease import (
     DEFAULT_LEASE_SECONDS,
-    LeaseChange,
     Claimant,
     Grant,
     Lease,
+    LeaseChange,
     LockKey,
     acquire,
     expire,
