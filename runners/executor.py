@@ -22,7 +22,7 @@ from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError, StepSkippedError
 from runners.process import ProcessRunner
 from runners.report import Heartbeat, Reporter, sink_for
-from runners.steps import StepFunction, registry
+from runners.steps import StepFunction, step_functions
 from runners.workspace import checkout
 
 ENV_HEARTBEAT = "MAESTRO_HEARTBEAT_SECONDS"
@@ -47,7 +47,7 @@ class Executor:
             job.run_id, sink_for(job.callback), job.callback.source
         )
         self.store = store or store_for(job.artifact_prefix)
-        self.steps = steps or registry()
+        self.steps = steps or step_functions()
         self.echo = echo
         self.heartbeat = float(self.env.get(ENV_HEARTBEAT, DEFAULT_HEARTBEAT_SECONDS))
 

@@ -177,7 +177,7 @@ class LocalController:
 
     def _start_registry(self) -> None:
         """Debian's docker-registry on loopback, where the image step pushes in local mode."""
-        from chalicelib.local.registry import LocalRegistry, RegistryError
+        from chalicelib.local.image_registry import LocalRegistry, RegistryError
 
         registry = LocalRegistry(self.data_dir / "registry")
         try:

@@ -11,7 +11,7 @@ from runners.process import ProcessRunner
 StepFunction = Callable[[RunContext, StepSpec, ProcessRunner], StepOutcome]
 
 
-def registry() -> dict[str, StepFunction]:
+def step_functions() -> dict[str, StepFunction]:
     """Kind -> function; imported lazily so a Terraform run never imports ruamel or boto3."""
     from runners.steps import ansible, cost, deploy, images, terraform
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from chalicelib.local.registry import LocalRegistry
+from chalicelib.local.image_registry import LocalRegistry
 from runners.compose import rewrite_image_tags, validate_compose
 
 from .conftest import FIXTURES, git
