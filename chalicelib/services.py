@@ -40,6 +40,9 @@ class Services:
 
             settings = Settings.from_env()
         self.settings = settings
+        from chalicelib.observability import configure
+
+        configure(settings.service_name)  # metrics and logs carry the alarms' service name
         for name, value in overrides.items():
             setattr(self, name, value)  # shadows the cached_property of the same name
 

@@ -31,6 +31,9 @@ class Settings(BaseModel):
     region: str = "us-east-1"  # Lambda sets AWS_REGION
     api_auth: str = "iam"  # runs API: "iam" (API Gateway SigV4) or "token" (local mode)
     write_budget: str | None = None  # "on"/"off"; unset: on for GitHub, off in local mode
+    # The `service` dimension of every metric and the logs' service: the alarms in
+    # terraform/controller filter on it (POWERTOOLS_SERVICE_NAME = its var.app_name).
+    service_name: str = "maestrops"
     # Runner backends
     codebuild_project: str = "maestrops-runner"
     ecs_cluster: str = "maestrops"
@@ -83,6 +86,7 @@ _VARIABLES = {
     "region": "AWS_REGION",
     "api_auth": "MAESTRO_API_AUTH",
     "write_budget": "MAESTRO_WRITE_BUDGET",
+    "service_name": "POWERTOOLS_SERVICE_NAME",
     "codebuild_project": "MAESTRO_CODEBUILD_PROJECT",
     "ecs_cluster": "MAESTRO_ECS_CLUSTER",
     "ecs_task_definition": "MAESTRO_ECS_TASK_DEFINITION",

@@ -17,6 +17,7 @@ locals {
     run_duration        = "RunDuration"
     deploy_failed       = "DeployFailed"
     runs_timed_out      = "RunsTimedOut"
+    runs_unknown        = "RunsUnknown"
     monthly_cost_change = "MonthlyCostChange"
   }
 
