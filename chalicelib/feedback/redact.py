@@ -20,7 +20,7 @@ import base64
 import binascii
 import re
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -145,27 +145,78 @@ def encoded_forms(value: str) -> frozenset[str]:
     return frozenset(forms)
 
 
-def _known(sensitive: Iterable[str]) -> list[str]:
-    return sorted({v for v in sensitive if len(v) >= _MIN_SENSITIVE_LEN}, key=len, reverse=True)
+def _known(sensitive: Iterable[str]) -> frozenset[str]:
+    return frozenset(v for v in sensitive if len(v) >= _MIN_SENSITIVE_LEN)
 
 
-def _encoded(values: Iterable[str]) -> list[str]:
-    found: set[str] = set()
+_END = ""  # trie key marking the end of a word
+_TRIE_DEPTH_LIMIT = 200
+
+
+def _alternation(words: Iterable[str]) -> str:
+    """One regex matching any of ``words``, the longest where several match.
+
+    Built as a trie: at each position the engine follows one branch per character instead of
+    trying every word in turn, which is what makes thousands of values (and their encoded
+    forms) cheap to search for in a large plan.
+    """
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[_END] = {}
+    try:
+        return _trie_regex(trie, 0)
+    except RecursionError:  # pathological words: the flat alternation is slower, not wrong
+        return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _trie_regex(node: dict[str, Any], depth: int) -> str:
+    if depth > _TRIE_DEPTH_LIMIT:
+        raise RecursionError("trie too deep for a regex")
+    chain = ""
+    while len(node) == 1 and _END not in node:  # a run with no branch: plain characters
+        (char, node), *_ = node.items()
+        chain += re.escape(char)
+    branches = [
+        re.escape(char) + _trie_regex(child, depth + 1)
+        for char, child in sorted(node.items())
+        if char != _END
+    ]
+    if not branches:
+        return chain
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    # Greedy "?": the longer word wins, the shorter one still matches where it ends here.
+    return chain + (f"(?:{body})?" if _END in node else body)
+
+
+@lru_cache(maxsize=16)
+def _known_patterns(values: frozenset[str]) -> tuple[re.Pattern[str] | None, ...]:
+    """Compiled once per set of values: (encoded forms, values, values as whole tokens).
+
+    A comment redacts many pieces of text with the same values; building the alternation of
+    a large plan's values and their forms each time would cost more than the matching.
+    """
+    if not values:
+        return (None, None, None)
+    encoded: set[str] = set()
     for value in values:
-        found |= encoded_forms(value)
-    return sorted(found, key=len, reverse=True)
+        encoded |= encoded_forms(value)
+    plain = _alternation(values)
+    return (
+        re.compile(_alternation(encoded)) if encoded else None,
+        re.compile(plain),
+        re.compile(rf"(?<![A-Za-z0-9_.-])(?:{plain})(?![A-Za-z0-9_-])"),
+    )
 
 
-def _mask_known(text: str, values: Sequence[str], *, whole_tokens: bool) -> str:
-    encoded = _encoded(values)
-    if encoded:  # an encoded form first: a secret inside its own hex is still hidden
-        text = re.sub("|".join(re.escape(v) for v in encoded), REDACTED, text)
-    if values:
-        alternatives = "|".join(re.escape(v) for v in values)
-        if whole_tokens:
-            alternatives = rf"(?<![A-Za-z0-9_.-])(?:{alternatives})(?![A-Za-z0-9_-])"
-        text = re.sub(alternatives, REDACTED, text)
-    return text
+def _mask_known(text: str, values: frozenset[str], *, whole_tokens: bool) -> str:
+    encoded, plain, token = _known_patterns(values)
+    if encoded is not None:  # an encoded form first: a secret inside its own hex is still hidden
+        text = encoded.sub(REDACTED, text)
+    pattern = token if whole_tokens else plain
+    return pattern.sub(REDACTED, text) if pattern is not None else text
 
 
 def _mask_patterns(text: str) -> str:

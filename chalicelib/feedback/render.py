@@ -194,15 +194,23 @@ def _note(entry: ResourceEntry, action: Action, sensitive: Sequence[str]) -> str
     return "; ".join(notes)
 
 
+def _addresses(lines: Sequence[str], sensitive: Sequence[str]) -> list[str]:
+    """``redact_address`` of each line, in one pass over them all when that keeps the lines."""
+    masked = redact_address("\n".join(lines), sensitive).split("\n")
+    if len(masked) == len(lines):
+        return masked
+    return [redact_address(line, sensitive) for line in lines]  # a match spanned lines
+
+
 def _table_sections(summary: PlanSummary, sensitive: Sequence[str]) -> Iterable[Section]:
     for action, title in _GROUP_TITLES.items():
         entries = summary.resources[action]
         if not entries:
             continue
+        addresses = _addresses([entry.address for entry in entries], sensitive)
         rows = [
-            f"| `{_cell(redact_address(entry.address, sensitive))}` | "
-            f"{_note(entry, action, sensitive)} |"
-            for entry in entries
+            f"| `{_cell(address)}` | {_note(entry, action, sensitive)} |"
+            for address, entry in zip(addresses, entries, strict=True)
         ]
         head = f"**{len(entries)} {title}**\n\n| resource | note |\n| --- | --- |"
         reopen = f"**{title} (continued)**\n\n| resource | note |\n| --- | --- |"
@@ -282,19 +290,16 @@ def _is_headline(line: str) -> bool:
 
 def _redacted_plan_lines(lines: Sequence[str], sensitive: Sequence[str]) -> list[str]:
     """Values are masked as values; headline lines (the addresses) only as whole tokens."""
-    out: list[str] = []
-    run: list[str] = []
-    for line in lines:
-        if _is_headline(line):
-            if run:
-                out += redact("\n".join(run), sensitive).split("\n")
-                run = []
-            out.append(redact_address(line, sensitive))
-        else:
-            run.append(line)
-    if run:
-        out += redact("\n".join(run), sensitive).split("\n")
-    return out
+    headline = [_is_headline(line) for line in lines]
+    addresses = iter(
+        _addresses([ln for ln, h in zip(lines, headline, strict=True) if h], sensitive)
+    )
+    values = [ln for ln, h in zip(lines, headline, strict=True) if not h]
+    masked = redact("\n".join(values), sensitive).split("\n") if values else []
+    if len(masked) != len(values):  # a match spanned lines (a private key): keep it whole
+        return redact("\n".join(lines), sensitive).split("\n")
+    rest = iter(masked)
+    return [next(addresses) if h else next(rest) for h in headline]
 
 
 def _redacted_lines(lines: Sequence[str], sensitive: Sequence[str]) -> list[str]:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -261,3 +263,49 @@ def test_a_deleted_usage_priced_resource_is_still_a_change(plan_of, rc) -> None:
     [gone] = estimate_plan(plan).resources
     assert gone.usage_based and gone.changed and gone.diff == 0
     assert [c.name for c in gone.components] == ["Requests", "Duration"]
+
+
+# Real plans from Terraform 1.11 (tests/fixtures/terraform-plans-1.11, see its README).
+TF111 = Path(__file__).resolve().parents[2] / "fixtures" / "terraform-plans-1.11"
+
+
+def _tf111(name: str) -> dict:
+    return json.loads((TF111 / f"{name}.plan.json").read_text())
+
+
+def test_a_forgotten_volume_is_still_billed() -> None:
+    # removed { lifecycle { destroy = false } }: the 100 GB gp2 volume keeps running.
+    report = estimate_plan(_tf111("forget"))
+
+    volume = _one(report, "aws_ebs_volume.data")
+    assert volume.action == "forget"
+    assert volume.past_monthly_cost == volume.monthly_cost == Decimal("10.00")
+    assert report.diff_total_monthly_cost == 0
+
+
+def test_an_import_and_a_move_change_no_cost(plan_of, rc) -> None:
+    volume = {"availability_zone": "us-east-1a", "size": 100, "type": "gp2"}
+    imported = rc("aws_ebs_volume.adopted", ["no-op"], before=volume, after=volume)
+    imported["change"]["importing"] = {"id": "vol-0123"}
+    unknown_import = rc("aws_ebs_volume.later", ["create"], after=volume)
+    unknown_import["change"]["importing"] = {"id": "vol-0456", "unknown": True}
+    moved = rc("aws_ebs_volume.renamed", ["no-op"], before=volume, after=volume)
+    moved["previous_address"] = "aws_ebs_volume.old"
+
+    report = estimate_plan(plan_of(imported, unknown_import, moved))
+
+    assert {r.address for r in report.resources} == {
+        "aws_ebs_volume.adopted",
+        "aws_ebs_volume.later",
+        "aws_ebs_volume.renamed",
+    }
+    for resource in report.resources:
+        assert resource.past_monthly_cost == resource.monthly_cost == Decimal("10.00")
+    assert report.diff_total_monthly_cost == 0
+
+
+def test_real_imports_change_no_cost_beyond_what_is_added() -> None:
+    report = estimate_plan(_tf111("imports"))
+
+    assert report.diff_total_monthly_cost == 0  # SSM standard parameters are free
+    assert not report.unpriced
