@@ -192,3 +192,26 @@ def test_every_real_plan_renders_with_its_links_intact(name: str) -> None:
 
     assert RUN_LINK in comment
     assert "(redacted)" not in comment.split("\n")[3]  # the headline carries no value
+
+
+def test_deferred_changes_and_a_partial_plan_are_warned_about() -> None:
+    doc = json.loads((TF111 / "failed_check.plan.json").read_text())
+    doc["complete"] = False
+    deferred = {k: v for k, v in doc["resource_changes"][1].items()}
+    deferred["address"] = "null_resource.later"
+    doc["deferred_changes"] = [{"reason": "provider_config_unknown", "resource_change": deferred}]
+
+    _, (comment,) = render_plan_comments_from_json(json.dumps(doc).encode(), make_context())
+
+    assert "⚠️ This plan is partial: apply it, then plan again for the rest." in comment
+    assert "⏸️ `null_resource.later` deferred to a later plan (provider config unknown)." in comment
+
+
+def test_rendering_again_with_other_secrets_gives_each_its_own_masking() -> None:
+    raw = (TF111 / "sensitive_change.plan.json").read_bytes()
+    first = render_plan_comments_from_json(raw, make_context())[1]
+    other = render_plan_comments_from_json(raw, make_context(), sensitive=["in-place"])[1]
+    again = render_plan_comments_from_json(raw, make_context())[1]
+
+    assert first == again
+    assert other != first and "updated (redacted)" in other[0]
