@@ -40,7 +40,7 @@ output "lambda_role_arns" {
 }
 
 output "chalice_stage_config" {
-  description = "Merged into the stage of .chalice/config.json (docs/deploy.md): the environment and one Terraform-made role per function; timeouts, memory and runtime stay in config.json."
+  description = "Merged into the stage of .chalice/config.json (docs/deploy.md): the environment and one Terraform-made role per function; timeouts and memory stay in config.json, and the runtime is the packaging Python's."
   value = {
     api_gateway_stage     = "api"
     manage_iam_role       = false
