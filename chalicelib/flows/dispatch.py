@@ -73,7 +73,11 @@ class Dispatcher:
             return self._record_config_failure(trigger, str(exc))
         decision = route(trigger, config)
         self._apply_policy(trigger, decision)
-        runs = [self.start(request, trigger, config) for request in decision.requests]
+        runs = [
+            run
+            for run in (self._start_once(request, trigger, config) for request in decision.requests)
+            if run is not None
+        ]
         if decision.supersede_pr is not None and runs:
             self._supersede_older_plans(trigger, runs[0])
         if decision.release_pr is not None and not any(_applying(run) for run in runs):
@@ -84,7 +88,36 @@ class Dispatcher:
             )
         return runs
 
+    def _start_once(
+        self, request: PipelineRequest, trigger: Trigger, config: GitOpsConfig
+    ) -> Run | None:
+        """``start``, unless a run for what this event means exists already (a replay).
+
+        The claim is a conditional write keyed by the meaning (``claim_key``); a replayed body
+        with a new delivery id finds the first delivery's run and starts nothing. Returns
+        ``None`` when the holder was claimed but not yet created (its own delivery will).
+        """
+        key = claim_key(trigger, request)
+        if key is None:
+            return self.start(request, trigger, config)
+        run_id = run_id_for(trigger.delivery_id, request.pipeline)
+        holder = self._store.claim(key, run_id)
+        if holder != run_id and self._left_and_back(trigger.repo, request):
+            holder = self._store.claim(key, run_id, replace=holder)
+        if holder == run_id:
+            return self.start(request, trigger, config)
+        logger.info("replay: nothing new to start", extra={"claim": key, "run": holder})
+        try:
+            return self._store.get(holder)
+        except RunNotFoundError:
+            return None
+
     def _load_config(self, trigger: Trigger) -> GitOpsConfig:
+        if trigger.from_fork and trigger.base_branch:
+            # The fork rule comes from the base branch: a fork's own .gitops.yml could allow
+            # itself, so it is never read (a branch moves: not cached).
+            text = self._githost.read_file(trigger.repo, CONFIG_PATH, trigger.base_branch)
+            return parse_config(text)
         return self.config_at(trigger.repo, trigger.sha)
 
     def config_at(self, repo: str, sha: str) -> GitOpsConfig:
@@ -226,15 +259,26 @@ class Dispatcher:
         if plan_run_id is None:
             return False
         plan = self._store.get(plan_run_id)
-        return cost_blocked(plan, self._newest_plan_id(plan))
+        return cost_blocked(plan, self._newest_plan_id(plan.repo, plan.pr))
 
-    def _newest_plan_id(self, plan: Run) -> str | None:
-        """The PR's newest plan run, whatever its state: a newer plan voids an approval."""
-        if plan.pr is None:
+    def _newest_plan_id(self, repo: str, pr: int | None) -> str | None:
+        """The PR's newest plan run, whatever its state (a newer plan voids an approval)."""
+        newest = self._newest_plan(repo, pr)
+        return newest.id if newest is not None else None
+
+    def _newest_plan(self, repo: str, pr: int | None) -> Run | None:
+        if pr is None:
             return None
-        query = RunQuery(repo=plan.repo, pr=plan.pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=1)
+        query = RunQuery(repo=repo, pr=pr, pipeline=Pipeline.TERRAFORM_PLAN, limit=1)
         runs = self._store.query(query).runs
-        return runs[0].id if runs else None
+        return runs[0] if runs else None
+
+    def _left_and_back(self, repo: str, request: PipelineRequest) -> bool:
+        """A plan of a head the PR left and came back to (A, B, then A again): plan it again."""
+        if request.pipeline != Pipeline.TERRAFORM_PLAN:
+            return False
+        newest = self._newest_plan(repo, request.pr)
+        return newest is not None and newest.sha != request.sha
 
     def _dispatch(self, run: Run, config: GitOpsConfig, clone_url: str | None) -> Run:
         if run.pipeline == Pipeline.TERRAFORM_APPLY and run.plan_run_id is None:
@@ -332,6 +376,20 @@ class Dispatcher:
 
     def _cancel_runner(self, run: Run) -> None:
         self._backends.cancel(run.backend, run.runner_ref)
+
+
+def claim_key(trigger: Trigger, request: PipelineRequest) -> str | None:
+    """What a webhook event means, as a key: one run per meaning, however often it is sent.
+
+    One plan per (PR, head sha), one apply or deploy per merge commit, one validate or build
+    per pushed sha. ``None``: a run nothing deduplicates, such as the plan of a reopened PR
+    (the PR asks for a fresh plan; comments and retries never come here).
+    """
+    if trigger.event == "pull_request" and trigger.action == "reopened":
+        return None
+    if request.pipeline == Pipeline.TERRAFORM_PLAN:
+        return f"{trigger.repo}#{request.pipeline.value}#pr{request.pr}#{request.sha}"
+    return f"{trigger.repo}#{request.pipeline.value}#{request.sha}"
 
 
 def _applying(run: Run) -> bool:

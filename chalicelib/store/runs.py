@@ -49,6 +49,10 @@ def run_key(run_id: str) -> dict[str, str]:
     return {"pk": f"RUN#{run_id}", "sk": "RUN"}
 
 
+def dedupe_key(key: str) -> dict[str, str]:
+    return {"pk": f"DEDUPE#{key}", "sk": "DEDUPE"}
+
+
 def run_to_item(run: Run) -> dict[str, Any]:
     data = run.model_dump(mode="json", exclude_none=True)
     for name in _JSON_FIELDS:
@@ -130,6 +134,26 @@ class DynamoRunStore:
         if target == RunStatus.RUNNING:
             changes.setdefault("started_at", now)
         return self._update(run_id, changes, condition, target)
+
+    def claim(self, key: str, owner: str, *, replace: str | None = None) -> str:
+        """The run that ``key`` starts: one conditional ``PutItem`` on ``DEDUPE#<key>``.
+
+        The put succeeds when nobody holds the key, when ``owner`` does (a retry of the same
+        delivery) or when ``replace`` does (a newer event takes it over); otherwise the
+        holder is read back (strongly consistent) and returned.
+        """
+        condition = Attr("pk").not_exists() | Attr("owner").eq(owner)
+        if replace is not None:
+            condition |= Attr("owner").eq(replace)
+        item = {**dedupe_key(key), "owner": owner, "claimed_at": isoformat(utc_now())}
+        try:
+            self._table.put_item(Item=item, ConditionExpression=condition)
+            return owner
+        except ClientError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        held = self._table.get_item(Key=dedupe_key(key), ConsistentRead=True).get("Item")
+        return str(held["owner"]) if held else self.claim(key, owner, replace=replace)
 
     def update_fields(self, run_id: str, **changes: Any) -> Run:
         """Record facts on a run without changing its status (artifacts, runner ref)."""

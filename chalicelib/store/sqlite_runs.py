@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE INDEX IF NOT EXISTS runs_by_time ON runs (sort_key);
 CREATE INDEX IF NOT EXISTS runs_by_repo ON runs (repo, sort_key);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, sort_key);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, claimed_at TEXT)
 """
 # Filters and the column each one compares.
 _FILTERS = {"repo": "repo", "pipeline": "pipeline", "status": "status", "branch": "branch"}
@@ -111,6 +112,20 @@ class SqliteRunStore:
         """Per repository and pipeline, only grows, like GitHub Actions' run_number."""
         with self._db.write() as conn:
             return next_counter(conn, f"RUN#{repo}#{pipeline}")
+
+    def claim(self, key: str, owner: str, *, replace: str | None = None) -> str:
+        """The run that ``key`` starts: read and write in one transaction (see ``RunStore``)."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT owner FROM claims WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] not in (owner, replace):
+                return str(row[0])
+            conn.execute(
+                "INSERT INTO claims (key, owner, claimed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, "
+                "claimed_at = excluded.claimed_at",
+                (key, owner, isoformat(utc_now())),
+            )
+            return owner
 
     def transition(
         self, run_id: str, target: RunStatus, *, min_sequence: int | None = None, **changes: Any

@@ -8,6 +8,7 @@ from chalice.test import Client
 
 from app import app
 from tests.functional.conftest import Controller, webhook_headers
+from tests.gitrepo import git
 from tests.payloads import pull_request, push
 
 
@@ -54,8 +55,9 @@ def test_push_to_feature_branch_dispatches_terraform_validate(controller: Contro
 def test_run_numbers_grow_per_repository_and_pipeline(controller: Controller) -> None:
     sha = controller.commit()
     with Client(app) as client:
-        for number in range(3):
-            deliver(controller, client, "push", push("infra_features", sha), f"d-{number}")
+        for number in range(3):  # three pushes (the same sha again would be a replay)
+            pushed = controller.commit({"n.txt": f"{number}\n"})
+            deliver(controller, client, "push", push("infra_features", pushed), f"d-{number}")
         deliver(controller, client, "push", push("integration", sha), "d-ci")
         numbers = sorted((r["pipeline"], r["run_number"]) for r in runs(client))
     assert numbers == [
@@ -177,6 +179,7 @@ def test_a_repositorys_events_run_in_the_order_they_were_sent(controller: Contro
 
 def test_fork_pr_does_not_plan(controller: Controller) -> None:
     sha = controller.commit()
+    git(controller.repo_dir, "branch", "infra_main")  # the fork rule is read there
     with Client(app) as client:
         payload = pull_request("opened", "infra_features", "infra_main", sha=sha, fork=True)
         deliver(controller, client, "pull_request", payload, "d-fork")
