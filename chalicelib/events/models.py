@@ -109,6 +109,7 @@ class Comment(BaseModel):
     id: int
     body: str | None = ""
     user: Account | None = None
+    created_at: str | None = None  # a command plans the head as it was then
 
 
 class IssueCommentEvent(BaseModel):

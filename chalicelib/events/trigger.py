@@ -35,6 +35,7 @@ class Trigger(BaseModel):
     commit_time: str | None = None
     comment_id: int | None = None
     comment_body: str | None = None
+    comment_time: str | None = None  # when the comment was written (ISO 8601)
 
 
 def trigger_from_payload(event: str, delivery_id: str, body: bytes) -> Trigger:
@@ -116,4 +117,5 @@ def _from_issue_comment(delivery_id: str, event: IssueCommentEvent) -> Trigger:
         sender=event.comment.user.login if event.comment.user else None,
         comment_id=event.comment.id,
         comment_body=event.comment.body or "",
+        comment_time=event.comment.created_at,
     )

@@ -9,6 +9,7 @@ and an answer in the thread that says why. Nothing here raises for a user's mist
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.events.comment_parser import Command, help_text, parse_command
@@ -56,7 +57,8 @@ class CommentCommands:
             return []  # issue comments, edits and deletions run nothing
         try:
             head = self._githost.pull_request_head(trigger.repo, trigger.pr)
-            config = self._config(trigger.repo, head.sha)
+            # A fork's own .gitops.yml is never read: it could allow itself (`forks.plan`).
+            config = self._config(trigger.repo, head.base_branch if head.fork else head.sha)
         except (GitHostError, ConfigError) as exc:
             logger.warning("comment not read", extra={"pr": trigger.pr, "error": str(exc)})
             return []
@@ -104,6 +106,7 @@ class CommentCommands:
     ) -> Run:
         self._check_target(command, config)
         self._check_terraform_pr(head, config, Pipeline.TERRAFORM_PLAN)
+        _check_head_seen(trigger, head)
         return self._start(Pipeline.TERRAFORM_PLAN, trigger, head, config)
 
     def _apply(
@@ -117,6 +120,7 @@ class CommentCommands:
             )
         self._check_target(command, config)
         self._check_terraform_pr(head, config, Pipeline.TERRAFORM_APPLY)
+        _check_head_seen(trigger, head)
         assert trigger.pr is not None
         state = self._githost.pull_request_state(trigger.repo, trigger.pr)
         missing = [need for need in settings.requires if not getattr(state, need)]
@@ -190,6 +194,11 @@ class CommentCommands:
     def _check_terraform_pr(
         head: PullRequestHead, config: GitOpsConfig, pipeline: Pipeline
     ) -> None:
+        if head.fork and not config.forks.plan:
+            raise Refusal(
+                "this PR comes from a fork, and forks do not run Terraform here "
+                "(`forks.plan` in the base branch's .gitops.yml)"
+            )
         if head.base_branch != config.terraform.main_branch:
             raise Refusal(
                 f"this PR targets `{head.base_branch}`; Terraform runs on PRs into "
@@ -262,3 +271,27 @@ def _check_approvable(plan: Run, head: PullRequestHead) -> None:
             f"{label} is not of the PR's head `{head.sha[:7]}`: approve the head's plan "
             "once it has finished"
         )
+
+
+def _check_head_seen(trigger: Trigger, head: PullRequestHead) -> None:
+    """A command acts on the head its author saw: a head committed after the comment is not.
+
+    The comment's payload names no sha; the head's commit time (from the Git host) must not
+    be later than the comment. Unknown times refuse too.
+    """
+    written, committed = _moment(trigger.comment_time), _moment(head.head_time)
+    if written is None or committed is None or committed > written:
+        raise Refusal(
+            f"the PR's head `{head.sha[:7]}` is newer than this comment (or its time is "
+            "unknown): comment again to act on it"
+        )
+
+
+def _moment(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

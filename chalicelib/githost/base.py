@@ -37,6 +37,8 @@ class PullRequestHead(NamedTuple):
     sha: str
     head_branch: str
     base_branch: str
+    fork: bool = False  # the head lives in another repository (a fork, or a deleted one)
+    head_time: str | None = None  # the head commit's committer date (ISO 8601); None: unknown
 
 
 class PullRequestState(NamedTuple):

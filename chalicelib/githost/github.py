@@ -204,7 +204,17 @@ class GitHub:
         """The PR's head sha and branches now (comment commands act on the current head)."""
         data = self.http.request("GET", f"{_split_repo(repo)}/pulls/{pr}").json()
         head, base = data["head"], data["base"]
-        return PullRequestHead(head["sha"], head["ref"], base["ref"])
+        head_repo = (head.get("repo") or {}).get("full_name")  # null: the fork was deleted
+        base_repo = (base.get("repo") or {}).get("full_name") or repo
+        commit = self.http.request("GET", f"{_split_repo(repo)}/commits/{head['sha']}")
+        committer = (commit.json().get("commit") or {}).get("committer") or {}
+        return PullRequestHead(
+            head["sha"],
+            head["ref"],
+            base["ref"],
+            fork=head_repo != base_repo,
+            head_time=committer.get("date"),
+        )
 
     def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
         """Approved (each reviewer's latest review counts) and mergeable, for ``apply``."""

@@ -86,7 +86,8 @@ class LocalGitHost:
 
     # -- pull requests and comment commands ----------------------------------------------
     # A PR's head lives in ``<outbox>/<owner/name>/pulls/<n>.json`` (local mode has no
-    # GitHub to ask): ``{"sha", "head", "base", "approved", "mergeable", "status"}``.
+    # GitHub to ask): ``{"sha", "head", "base", "fork", "approved", "mergeable", "status"}``;
+    # the head's commit time comes from the repository.
 
     def record_pull_request(
         self,
@@ -101,13 +102,17 @@ class LocalGitHost:
         folder = self._box(repo) / "pulls"
         folder.mkdir(parents=True, exist_ok=True)
         data: dict[str, object] = {"sha": head.sha, "head": head.head_branch}
-        data["base"] = head.base_branch
+        data.update(base=head.base_branch, fork=head.fork)
         data.update(approved=approved, mergeable=mergeable, status=status)
         (folder / f"{pr}.json").write_text(json.dumps(data), encoding="utf-8")
 
     def pull_request_head(self, repo: str, pr: int) -> PullRequestHead:
         data = self._pull(repo, pr)
-        return PullRequestHead(str(data["sha"]), str(data["head"]), str(data["base"]))
+        sha = str(data["sha"])
+        shown = self._git(self._repo_dir(repo), "show", "-s", "--format=%cI", sha, "--")
+        head_time = shown.stdout.strip() if shown.returncode == 0 else None
+        fork = bool(data.get("fork", False))
+        return PullRequestHead(sha, str(data["head"]), str(data["base"]), fork, head_time or None)
 
     def pull_request_state(self, repo: str, pr: int) -> PullRequestState:
         data = self._pull(repo, pr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -48,20 +49,25 @@ def comment(
     comment_id: int = 1001,
     action: str = "created",
     on_pr: bool = True,
+    written: str | None = None,
 ) -> dict[str, Any]:
+    """Deliver a comment written ``written`` (ISO 8601; default: now, after every commit)."""
     payload = copy.deepcopy(load_event("issue_comment.on_pull_request"))
     payload["action"] = action
     payload["repository"]["full_name"] = REPO
     payload["issue"]["number"] = pr
     if not on_pr:
         payload["issue"].pop("pull_request")
-    payload["comment"].update(id=comment_id, body=body)
+    created_at = written or datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    payload["comment"].update(id=comment_id, body=body, created_at=created_at)
     payload["comment"]["user"]["login"] = user
     return deliver(controller, client, "issue_comment", payload, f"c-{comment_id}")
 
 
-def record_head(controller: Controller, pr: int, sha: str, **state: bool) -> None:
-    head = PullRequestHead(sha, "infra_features", "infra_main")
+def record_head(
+    controller: Controller, pr: int, sha: str, *, fork: bool = False, **state: bool
+) -> None:
+    head = PullRequestHead(sha, "infra_features", "infra_main", fork=fork)
     controller.services.githost.record_pull_request(REPO, pr, head, **state)
 
 

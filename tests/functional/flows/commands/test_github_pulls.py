@@ -18,6 +18,7 @@ from tests.functional.github.openapi_check import OpenApiChecker
 
 REPO = "acme/infra"
 SHA = "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+_COMMIT = re.compile(r"/repos/[^/]+/[^/]+/commits/([0-9a-f]{40})")
 _PULL = re.compile(r"/repos/([^/]+)/([^/]+)/pulls/(\d+)(/reviews)?")
 
 
@@ -28,8 +29,13 @@ class PullsFakeGitHub(FakeGitHub):
         super().__init__(checker, app_id="1", app_public_key="unused")
         self.pulls: dict[int, dict[str, Any]] = {}
         self.reviews: dict[int, list[dict[str, Any]]] = {}
+        self.commit_times: dict[str, str] = {}
 
     def _route(self, method: str, path: str, query: dict, body: Any):
+        commit = _COMMIT.fullmatch(path)
+        if commit is not None and method == "GET" and commit.group(1) in self.commit_times:
+            when = self.commit_times[commit.group(1)]
+            return 200, {}, {"sha": commit.group(1), "commit": {"committer": {"date": when}}}
         found = _PULL.fullmatch(path)
         if found is None or method != "GET":
             return super()._route(method, path, query, body)
@@ -69,8 +75,8 @@ def pull(mergeable: bool | None) -> dict[str, Any]:
         "number": 7,
         "state": "open",
         "mergeable": mergeable,
-        "head": {"sha": SHA, "ref": "infra_features"},
-        "base": {"sha": "0" * 40, "ref": "infra_main"},
+        "head": {"sha": SHA, "ref": "infra_features", "repo": {"full_name": REPO}},
+        "base": {"sha": "0" * 40, "ref": "infra_main", "repo": {"full_name": REPO}},
     }
 
 
@@ -80,8 +86,28 @@ def review(user: str, state: str) -> dict[str, Any]:
 
 def test_head_of_a_pull_request(github: GitHub, fake: PullsFakeGitHub) -> None:
     fake.pulls[7] = pull(True)
-    assert github.pull_request_head(REPO, 7) == PullRequestHead(SHA, "infra_features", "infra_main")
-    assert [(r.method, r.path) for r in fake.requests] == [("GET", f"/repos/{REPO}/pulls/7")]
+    fake.commit_times[SHA] = "2026-11-30T08:00:00Z"
+    head = PullRequestHead(SHA, "infra_features", "infra_main", False, "2026-11-30T08:00:00Z")
+    assert github.pull_request_head(REPO, 7) == head
+    assert [(r.method, r.path) for r in fake.requests] == [
+        ("GET", f"/repos/{REPO}/pulls/7"),
+        ("GET", f"/repos/{REPO}/commits/{SHA}"),  # the head's time: commands act on what was seen
+    ]
+
+
+@pytest.mark.parametrize(
+    ("head_repo", "fork"),
+    [({"full_name": REPO}, False), ({"full_name": "someone/infra"}, True), (None, True)],
+)
+def test_a_head_in_another_repository_is_a_fork(
+    github: GitHub, fake: PullsFakeGitHub, head_repo: dict | None, fork: bool
+) -> None:
+    data = pull(True)
+    data["head"]["repo"] = head_repo  # null: the fork was deleted
+    data["base"]["repo"] = {"full_name": REPO}
+    fake.pulls[7] = data
+    fake.commit_times[SHA] = "2026-11-30T08:00:00Z"
+    assert github.pull_request_head(REPO, 7).fork is fork
 
 
 @pytest.mark.parametrize(
