@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.plans.models import Change, PlanOverview, ResourceChangeOverview
-from chalicelib.plans.summary import classify, group_of
+from chalicelib.plans.summary import classify, drifted, group_of
 
 _VALUE_WIDTH = 120  # characters of a value shown before "…"
 SENSITIVE = "(sensitive value)"
@@ -166,7 +166,7 @@ def render_drift_diff(plan: PlanOverview) -> Iterator[str]:
     relevant = {attr.resource for attr in plan.relevant_attributes}
     for rc in plan.resource_drift:
         action = classify(rc.change.actions)
-        if action == "no-op":
+        if not drifted(rc):
             continue
         note = " (this may explain the plan)" if rc.address in relevant else ""
         if action == "delete":

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.plans.models import PlanOverview, ResourceChangeOverview
+from chalicelib.plans.models import Change, PlanOverview, ResourceChangeOverview
 
 Action = Literal[
     "create",
@@ -165,6 +165,35 @@ def _entry(rc: ResourceChangeOverview) -> dict[str, object]:
     }
 
 
+def _blank(value: object) -> bool:
+    return value is None or value == {} or value == []
+
+
+def _normalised(value: object) -> object:
+    """Null and empty collections alike, at any depth: providers read one back as the other."""
+    if isinstance(value, dict):
+        return {k: _normalised(v) for k, v in value.items() if not _blank(v)}
+    if isinstance(value, list):
+        return [_normalised(v) for v in value]
+    return value
+
+
+def drifted(rc: ResourceChangeOverview) -> bool:
+    """Whether a ``resource_drift`` entry is a change a reader would call one.
+
+    Terraform hides the rest too: a provider reading back ``{}`` where the state had ``null``.
+    Without the values (``PlanOverview``) every non-no-op entry counts.
+    """
+    if classify(rc.change.actions) == "no-op":
+        return False
+    change = rc.change
+    if isinstance(change, Change) and change.actions == ["update"]:
+        return _normalised(change.before) != _normalised(change.after) or _normalised(
+            change.before_sensitive
+        ) != _normalised(change.after_sensitive)
+    return True
+
+
 def _failed_checks(plan: PlanOverview) -> list[dict[str, object]]:
     failed: list[dict[str, object]] = []
     for check in plan.checks:
@@ -185,7 +214,7 @@ def summarize_plan(plan: PlanOverview) -> PlanSummary:
         moves += entry["previous_address"] is not None
         resources[group_of(rc)].append(entry)
     outputs = sum(1 for oc in plan.output_changes.values() if oc.actions != ["no-op"])
-    drift = [_entry(rc) for rc in plan.resource_drift if classify(rc.change.actions) != "no-op"]
+    drift = [_entry(rc) for rc in plan.resource_drift if drifted(rc)]
     deferred = [
         {**_entry(d.resource_change), "deferred_reason": d.reason} for d in plan.deferred_changes
     ]
@@ -238,6 +267,7 @@ __all__ = [
     "ResourceEntry",
     "classify",
     "describe_changes",
+    "drifted",
     "group_of",
     "summarize_plan",
 ]
