@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -71,10 +72,19 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("package") / "chalice"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_REGION"] = REGION  # as the guide exports it; the wrapper passes it to Chalice
-    wrapper = ROOT / "scripts" / "chalice_package.py"
-    command = [sys.executable, str(wrapper), "--stage", STAGE, "--project-dir", str(project)]
-    subprocess.run([*command, str(out)], env=env, check=True, timeout=300)
+    command = guide_package_command()
+    command += ["--project-dir", str(project), str(out)]
+    subprocess.run(command, env=env, check=True, timeout=300)
     return out
+
+
+def guide_package_command() -> list[str]:
+    """The packaging line of docs/deploy.md, without its output directory."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    [line] = [x for x in guide.splitlines() if x.startswith(".venv/bin/python scripts/")]
+    program, script, *args, _out = shlex.split(line.replace('"$STAGE"', STAGE))
+    assert program == ".venv/bin/python" and args == ["--stage", STAGE], line
+    return [sys.executable, str(ROOT / script), *args]
 
 
 @pytest.fixture(scope="module")
