@@ -253,7 +253,7 @@ def describe_changes(summary: PlanSummary) -> str:
     counts.pop("move", None)
     words = [f"{n} to {a}" for a, n in counts.items()]
     words += [f"{n} to {a}" for a, n in (("import", summary.imports), ("move", summary.moves)) if n]
-    if summary.outputs_changed:
+    if summary.outputs_changed and not words:  # like Terraform's Plan line: outputs apart
         words.append(f"{summary.outputs_changed} output(s) to change")
     return ", ".join(words) or "no changes"
 
