@@ -223,6 +223,22 @@ def test_a_deploy_that_fails_before_dispatch_raises_the_alarm(
     assert deploy_failed(printed) == [{**watched_by_the_alarm(APP_NAME), "value": 1.0}]
 
 
+def test_an_apply_whose_runner_never_started_raises_the_alarm_when_reaped(
+    deployed: Controller, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Client(app) as client:
+        sha = open_pr(deployed, client, 7)
+        [plan] = runs_of(deployed, 7, "terraform-plan")
+        finish(client, plan.id)
+        close_pr(deployed, client, 7, sha, merged=True)
+    [apply] = runs_of(deployed, 7, "terraform-apply")
+    capsys.readouterr()
+    [ended] = [run for run in reap_after(deployed, minutes=24 * 60) if run.id == apply.id]
+    printed = capsys.readouterr().out
+    assert ended.status == RunStatus.TIMED_OUT
+    assert deploy_failed(printed) == [{**watched_by_the_alarm(APP_NAME), "value": 1.0}]
+
+
 def test_resolving_an_unknown_apply_does_not_count_it_twice(
     deployed: Controller, capsys: pytest.CaptureFixture[str]
 ) -> None:
