@@ -8,7 +8,6 @@ locals {
     MAESTRO_QUEUE_URL                 = aws_sqs_queue.events.url
     MAESTRO_ARTIFACTS_BUCKET          = aws_s3_bucket.artifacts.bucket
     MAESTRO_WEBHOOK_SECRET_NAME       = aws_secretsmanager_secret.this["webhook-secret"].name
-    MAESTRO_GITHUB_APP_SECRET_NAME    = aws_secretsmanager_secret.this["github-app"].name
     MAESTRO_GITHUB_APP_ID             = var.github_app_id
     MAESTRO_GITHUB_INSTALLATION_ID    = var.github_installation_id
     MAESTRO_GITHUB_PRIVATE_KEY_SECRET = aws_secretsmanager_secret.this["github-app"].name
@@ -24,6 +23,7 @@ locals {
     MAESTRO_ECS_TASK_DEFINITION       = aws_ecs_task_definition.runner.family
     MAESTRO_ECS_SUBNETS               = join(",", var.runner_subnet_ids)
     MAESTRO_ECS_SECURITY_GROUPS       = join(",", aws_security_group.runner[*].id)
+    MAESTRO_SSM_INSTANCE_IDS          = join(",", var.ssm_runner_instance_ids)
     POWERTOOLS_SERVICE_NAME           = var.app_name
     POWERTOOLS_METRICS_NAMESPACE      = module.metrics.namespace
   }

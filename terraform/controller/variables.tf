@@ -103,6 +103,12 @@ variable "runner_backend" {
   }
 }
 
+variable "ssm_runner_instance_ids" {
+  description = "EC2 instances (SSM managed) that run jobs when a pipeline's backend is `ssm`; empty: the ssm backend refuses to start jobs."
+  type        = list(string)
+  default     = []
+}
+
 variable "runner_image_tag" {
   description = "Tag of the runner image in the ECR repository that CodeBuild and ECS run. Tags are immutable: push a new tag per release."
   type        = string

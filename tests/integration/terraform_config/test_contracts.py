@@ -147,7 +147,7 @@ def test_tables_follow_the_store_design(hcl, kit) -> None:
     assert main["ttl"][0]["attribute_name"] == "expires_at"
     assert "`expires_at` | N | TTL" in store
     indexes = hcl.file("controller/dynamodb.tf").body["locals"][0]["run_indexes"]
-    store_code = module_constants(kit.REPO / "chalicelib" / "store" / "dynamodb.py")
+    store_code = module_constants(kit.REPO / "chalicelib" / "store" / "runs.py")
     # The indexes the store queries, the ones the design documents, and the ones deployed.
     assert set(indexes) == documented_indexes == set(store_code["INDEXES"])
     for index_name, keys in indexes.items():
@@ -165,7 +165,7 @@ REQUIRED_ENVIRONMENT = {
     "MAESTRO_QUEUE_URL",
     "MAESTRO_ARTIFACTS_BUCKET",
     "MAESTRO_WEBHOOK_SECRET_NAME",
-    "MAESTRO_GITHUB_APP_SECRET_NAME",
+    "MAESTRO_GITHUB_PRIVATE_KEY_SECRET",
     "MAESTRO_ALLOWED_REPOS",
     "MAESTRO_EVENT_BUS",
     "MAESTRO_RUNNER_BACKEND",
@@ -177,6 +177,9 @@ REQUIRED_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE",
 }
 # Settings that only local mode uses, or that have a sensible default in AWS.
+# Optional in AWS: the write budget is on for GitHub by default, and a token secret is the
+# alternative to the GitHub App the deployment configures.
+OPTIONAL_SETTINGS = {"MAESTRO_WRITE_BUDGET", "MAESTRO_GITHUB_TOKEN_SECRET"}
 LOCAL_ONLY_SETTINGS = {
     "MAESTRO_MAX_BODY_BYTES",
     "MAESTRO_API_TOKEN",
@@ -201,7 +204,8 @@ def test_functions_get_every_variable_the_controller_reads(hcl, kit, metric_name
         for n in settings.body
         if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "_VARIABLES"
     )
-    assert set(variables.values()) - LOCAL_ONLY_SETTINGS - LAMBDA_RUNTIME <= set(environment)
+    read = set(variables.values()) - LOCAL_ONLY_SETTINGS - OPTIONAL_SETTINGS - LAMBDA_RUNTIME
+    assert read <= set(environment), read - set(environment)
     # Lambda refuses reserved names in a function's configuration; it sets them itself.
     assert not LAMBDA_RUNTIME & set(environment)
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == "${module.metrics.namespace}"
@@ -211,12 +215,13 @@ def test_functions_get_every_variable_the_controller_reads(hcl, kit, metric_name
 
 
 def test_functions_get_the_github_app_credentials_the_host_adapter_reads(hcl, kit) -> None:
-    auth = (kit.REPO / "chalicelib" / "githost" / "github_auth.py").read_text()
-    read = set(re.findall(r'"(MAESTRO_GITHUB_[A-Z_]+)"', auth)) - {"MAESTRO_GITHUB_TOKEN_SECRET"}
+    settings = (kit.REPO / "chalicelib" / "settings.py").read_text()
+    read = set(re.findall(r'"(MAESTRO_GITHUB_[A-Z_]+)"', settings)) - {
+        "MAESTRO_GITHUB_TOKEN_SECRET"
+    }
     environment = lambda_environment(hcl)
     assert read and read <= set(environment), read - set(environment)
-    key_secret = environment["MAESTRO_GITHUB_PRIVATE_KEY_SECRET"]
-    assert key_secret == environment["MAESTRO_GITHUB_APP_SECRET_NAME"]
+    assert environment["MAESTRO_GITHUB_PRIVATE_KEY_SECRET"].endswith('["github-app"].name}')
 
 
 def decorated_function_names(path: Path) -> set[str]:
@@ -258,7 +263,7 @@ def test_service_state_changes_route_to_on_runner_event(hcl) -> None:
 
 
 def test_ecs_container_name_is_the_one_the_backend_overrides(hcl, kit) -> None:
-    ecs = (kit.REPO / "chalicelib" / "dispatch" / "ecs.py").read_text()
+    ecs = (kit.REPO / "chalicelib" / "backends" / "ecs.py").read_text()
     container = re.search(r'container: str = "([^"]+)"', ecs).group(1)
     runner = hcl.file("controller/runner.tf").text
     assert f'name                   = "{container}"' in runner
