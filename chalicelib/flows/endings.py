@@ -34,9 +34,13 @@ class RunEndings:
         self._notifier = notifier
         self._artifacts = artifacts or ArtifactReader()
 
-    def report(self, run: Run) -> Run:
-        """Metrics, status and comment of ``run``, which has just reached its final state."""
-        record_run_metrics(run)
+    def report(self, run: Run, *, metrics: bool = True) -> Run:
+        """Metrics, status and comment of ``run``, which has just reached its final state.
+
+        ``metrics=False``: a person settled a run whose ending was already counted (resolve).
+        """
+        if metrics:
+            record_run_metrics(run)
         reader = self._artifacts
         feedback = run_feedback(
             run, self._settings.run_url(run.id), reader.read_bytes, reader.presigned_url

@@ -15,7 +15,7 @@ from chalicelib.githost.base import GitHostError, ShaNotFoundError
 from chalicelib.jobs import Pipeline
 from chalicelib.pipelines.config import ConfigError
 from chalicelib.runs.exceptions import RunError, RunNotFoundError, TransitionConflictError
-from chalicelib.runs.model import TERMINAL, Run, RunStatus, run_id_for
+from chalicelib.runs.model import TERMINAL, Run, RunStatus, isoformat, run_id_for, utc_now
 
 RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
 MAX_RETRIES = 3  # retries in one chain: the original run and three more attempts
@@ -112,9 +112,11 @@ def cancel_run(services: Any, run_id: str) -> Run:
     run = services.store.get(run_id)
     if run.status in TERMINAL or run.status == RunStatus.UNKNOWN:
         raise TransitionConflictError(f"run {run_id} is {run.status.value}: nothing to cancel")
-    cancelled = services.store.transition(run_id, RunStatus.CANCELLED, error="cancelled by request")
+    cancelled = services.store.transition(
+        run_id, RunStatus.CANCELLED, error="cancelled by request", finished_at=_now()
+    )
     services.backends.cancel(run.backend, run.runner_ref)
-    return cancelled
+    return services.endings.report(cancelled)
 
 
 def resolve_run(services: Any, run_id: str, outcome: str, who: str | None = None) -> Run:
@@ -129,7 +131,12 @@ def resolve_run(services: Any, run_id: str, outcome: str, who: str | None = None
     resolved = services.store.transition(run_id, target, resolution=note)
     if resolved.pr is not None:  # an unknown apply kept the workspace locked until now
         services.dispatcher.release_pr(resolved.repo, resolved.pr)
-    return resolved
+    # Counted when it became unknown; the status and comment now say how it was settled.
+    return services.endings.report(resolved, metrics=False)
+
+
+def _now() -> str:
+    return isoformat(utc_now())
 
 
 def _find(store: Any, run_id: str) -> Run | None:

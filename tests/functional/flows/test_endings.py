@@ -124,6 +124,8 @@ def test_an_apply_that_dies_ends_unknown_visibly_and_keeps_the_lock(
         assert response.status_code == 200, response.body
         [plan8] = runs_of(controller, 8, "terraform-plan")
         assert plan8.status == RunStatus.DISPATCHED  # the resolve released it
+        settled = [s for s in records(controller, "status") if s["sha"] == apply.sha][-1]
+        assert settled["state"] == "failure"  # no longer "error": a person settled it
 
 
 def test_a_plan_waiting_for_a_lock_outlives_any_wait(controller: Controller, clock: Clock) -> None:
@@ -159,3 +161,17 @@ def test_a_run_the_reaper_times_out_gets_its_status_and_comment(
     [comment] = [c for c in records(controller, "comment") if c["thread"] == "terraform-plan"]
     assert "timed_out" in comment["body"] and "no result within 60 minutes" in comment["body"]
     assert reap_after(controller, minutes=120) == []  # ended once: a later pass finds nothing
+
+
+def test_a_cancelled_run_gets_its_status_and_comment(controller: Controller, clock: Clock) -> None:
+    with Client(app) as client:
+        open_pr(controller, client, 7)
+        [plan] = runs_of(controller, 7, "terraform-plan")
+        response = client.http.post(
+            f"/runs/{plan.id}/cancel", headers={"Authorization": "Bearer test-token"}
+        )
+        assert response.status_code == 200, response.body
+    final = [s for s in records(controller, "status") if s["sha"] == plan.sha][-1]
+    assert final["state"] == "error" and "cancelled" in final["description"]
+    [comment] = [c for c in records(controller, "comment") if c["thread"] == "terraform-plan"]
+    assert "cancelled" in comment["body"]
