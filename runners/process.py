@@ -9,7 +9,6 @@ tool running as the same user cannot read ``/proc/<runner>/environ``.
 
 from __future__ import annotations
 
-import base64
 import fnmatch
 import os
 import re
@@ -19,7 +18,8 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+
+from chalicelib.feedback.redact import encoded_forms
 
 TAIL_LINES = 40
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|ACCESS_KEY)", re.IGNORECASE)
@@ -138,25 +138,19 @@ def secret_values(env: Mapping[str, str]) -> list[str]:
 
 
 def masked_forms(values: Sequence[str]) -> list[str]:
-    """Each secret and its base64, hex and URL-encoded forms, longest first.
+    """Each secret and its base64 (any alignment), hex and URL-encoded forms, longest first.
 
-    >>> sorted(masked_forms(["s3cret!"]))
-    ['73336372657421', 'czNjcmV0IQ', 's3cret!', 's3cret%21']
+    The encodings are the comment redaction's own (``feedback.redact.encoded_forms``), so a
+    log and a comment mask the same forms.
     """
     forms = set(values)
     for value in values:
-        raw = value.encode()
-        forms.update((raw.hex(), raw.hex().upper(), quote(value, safe="")))
-        forms.update(
-            (
-                base64.b64encode(raw).decode().rstrip("="),
-                base64.urlsafe_b64encode(raw).decode().rstrip("="),
-            )
-        )
+        forms |= encoded_forms(value)
     return sorted((f for f in forms if len(f) >= 6), key=len, reverse=True)
 
 
-def redact(text: str, secrets: Sequence[str]) -> str:
+def mask_secrets(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every form in ``secrets`` replaced by ``***`` (step logs, echoed commands)."""
     for value in secrets:
         text = text.replace(value, "***")
     return text
@@ -192,7 +186,7 @@ class ProcessRunner:
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
-            log.write(redact(f"$ {' '.join(args)}\n", self._secrets))
+            log.write(mask_secrets(f"$ {' '.join(args)}\n", self._secrets))
             proc = subprocess.Popen(
                 list(args),
                 cwd=cwd,
@@ -215,7 +209,7 @@ class ProcessRunner:
     def _write(self, log, text: str, tail: deque[str]) -> None:
         if not text:
             return
-        clean = redact(text, self._secrets)
+        clean = mask_secrets(text, self._secrets)
         log.write(clean)
         for line in clean.splitlines(keepends=True):
             tail.append(line)

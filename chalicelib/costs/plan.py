@@ -18,7 +18,9 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class Change(_In):
+class ResourceDiff(_In):
+    """What the plan does to one resource: the part of Terraform's ``change`` that is priced."""
+
     actions: tuple[str, ...] = ()
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
@@ -30,7 +32,7 @@ class ResourceChange(_In):
     mode: str = "managed"
     type: str
     provider_name: str = ""
-    change: Change
+    change: ResourceDiff
 
     previous_address: str | None = None  # a `moved` block renamed it
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from chalicelib.feedback.markers import RunMarker
 from chalicelib.feedback.render import (
     CommentContext,
-    StepResult,
+    StepRow,
     render_plan_comments_from_json,
     render_result_comments,
 )
@@ -141,7 +141,7 @@ def _result_feedback(run: Run, ctx: CommentContext, problem: str | None) -> RunF
     if problem:
         headline += f" {problem}"
     steps = [
-        StepResult(
+        StepRow(
             name=step["name"] + (f" ({step['reason']})" if step.get("reason") else ""),
             state=step["status"],
             seconds=step.get("seconds"),

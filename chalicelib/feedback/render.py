@@ -319,7 +319,7 @@ def _diff_line(line: str) -> str:
     return f"{_TERRAFORM_SYMBOLS[symbol]}{' ' * indent} {rest}"  # same width as before
 
 
-class StepResult(BaseModel):
+class StepRow(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
@@ -327,7 +327,7 @@ class StepResult(BaseModel):
     seconds: float | None = None
 
 
-def _steps_table(steps: Sequence[StepResult]) -> Section:
+def _steps_table(steps: Sequence[StepRow]) -> Section:
     icons = {"succeeded": "✅", "failed": "❌", "skipped": "⏭️"}
     rows = [
         f"| {icons.get(s.state, '•')} {_cell(s.name)} | {s.state} | "
@@ -345,7 +345,7 @@ def render_result_comments(
     *,
     succeeded: bool,
     headline: str,
-    steps: Sequence[StepResult] = (),
+    steps: Sequence[StepRow] = (),
     failed_step: str | None = None,
     log_tail: str | None = None,
     finished_at: datetime | None = None,

@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib.events.comment_parser import help_text
 from chalicelib.feedback.render import (
-    StepResult,
+    StepRow,
     render_plan_comments_from_json,
     render_result_comments,
 )
@@ -87,8 +87,8 @@ def test_apply_success_comment() -> None:
         succeeded=True,
         headline="Applied: 5 added, 1 changed, 2 destroyed.",
         steps=[
-            StepResult(name="terraform_init", state="succeeded", seconds=8.2),
-            StepResult(name="terraform_apply", state="succeeded", seconds=74.9),
+            StepRow(name="terraform_init", state="succeeded", seconds=8.2),
+            StepRow(name="terraform_apply", state="succeeded", seconds=74.9),
         ],
         finished_at=datetime(2026, 11, 26, 8, 14, tzinfo=UTC),
     )
@@ -103,9 +103,9 @@ def test_deploy_failure_comment() -> None:
         succeeded=False,
         headline="Deploy failed.",
         steps=[
-            StepResult(name="compose_pull", state="succeeded", seconds=21),
-            StepResult(name="compose_deploy", state="failed", seconds=40),
-            StepResult(name="env_cleanup", state="succeeded", seconds=1),
+            StepRow(name="compose_pull", state="succeeded", seconds=21),
+            StepRow(name="compose_deploy", state="failed", seconds=40),
+            StepRow(name="env_cleanup", state="succeeded", seconds=1),
         ],
         failed_step="compose_deploy",
         log_tail=log,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runners.plugins import ensure_plugin_dir, platform_dir
-from runners.process import ProcessRunner, redact, secret_values
+from runners.process import ProcessRunner, mask_secrets, secret_values
 from runners.ssm_commands import (
     build_apply_playbooks_kwargs,
     build_shell_script_kwargs,
@@ -36,7 +36,7 @@ def test_stale_reason():
 def test_secrets_are_redacted(tmp_path):
     env = {"GITHUB_TOKEN": "ghs_abcdef123456", "PATH": os.environ["PATH"], "HOME": "/root"}
     assert secret_values(env) == ["ghs_abcdef123456"]
-    assert redact("token ghs_abcdef123456 used", ["ghs_abcdef123456"]) == "token *** used"
+    assert mask_secrets("token ghs_abcdef123456 used", ["ghs_abcdef123456"]) == "token *** used"
     runner = ProcessRunner(tmp_path / "log", env, echo=False)
     # Tools never inherit the token; a call that needs it passes it, and its output is masked.
     assert runner.run(["sh", "-c", 'echo "[$GITHUB_TOKEN]"']).tail == "[]\n"
