@@ -12,7 +12,7 @@ from chalicelib.pipelines.routing import chained_pipelines, ignored_before_confi
 from chalicelib.pipelines.steps import steps_for
 
 SHA = "a" * 40
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def push(branch: str | None, message: str = "change", deleted: bool = False) -> Trigger:
