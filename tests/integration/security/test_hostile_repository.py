@@ -2,7 +2,7 @@
 
 Each test snapshots everything outside the run's own folder (the source repository, a bait
 stack beside it) and proves that nothing there changed, and that the run said why it stopped.
-The ``.gitops.yml`` validation refuses these paths earlier (tests/unit/test_config_hostile.py);
+The ``.gitops.yml`` validation refuses these paths earlier (tests/unit/pipelines/test_config_hostile.py);
 here the job is written by hand, as a forged or stale job would be, to test the runner's check.
 """
 
