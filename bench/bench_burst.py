@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chalicelib.cli.main import post_webhook
 from chalicelib.local.aws import free_port
 from chalicelib.local.payloads import push_payload
-from tests.gitrepo import commit_files
+from tests.gitrepo import GIT_ENV, commit_files
 
 DELIVERIES = 1000
 DUPLICATE_SHARE = 0.10
@@ -46,6 +47,18 @@ def count_runs(store) -> int:
         cursor = page.next_cursor
 
 
+def pushed_commits(repo_dir: Path, count: int) -> list[str]:
+    """``count`` commits on top of a first one, made by one shell loop (seconds, not minutes)."""
+    commit_files(repo_dir, {"main.tf": "# burst\n"})
+    script = 'for n in $(seq "$1"); do git commit -q --allow-empty -m "burst $n"; done'
+    subprocess.run(["sh", "-c", script, "sh", str(count)], cwd=repo_dir, check=True, env=GIT_ENV)
+    listed = subprocess.run(
+        ["git", "rev-list", f"--max-count={count}", "HEAD"],
+        cwd=repo_dir, capture_output=True, text=True, check=True, env=GIT_ENV,
+    ).stdout.split()  # fmt: skip
+    return listed[::-1]
+
+
 def main() -> None:
     from chalicelib.local.controller import LocalController
     from chalicelib.observability import logger
@@ -53,7 +66,7 @@ def main() -> None:
 
     logger.setLevel("ERROR")
     data = Path(tempfile.mkdtemp(prefix="maestro-burst-"))
-    sha = commit_files(data / "repos" / REPO, {"main.tf": "# burst\n"})
+    shas = pushed_commits(data / "repos" / REPO, int(DELIVERIES * (1 - DUPLICATE_SHARE)))
     os.environ.update(
         MAESTRO_REPOS_DIR=str(data / "repos"),
         MAESTRO_RUNNER_BACKEND="recording",
@@ -61,13 +74,17 @@ def main() -> None:
     )
     controller = LocalController(port=free_port(), data_dir=data).start()
     unique = int(DELIVERIES * (1 - DUPLICATE_SHARE))
-    body = json.dumps(push_payload(REPO, "infra_features", sha)).encode()
-    plays = [f"burst-{n}" for n in range(unique)]
+    # One push per commit: a validate runs once per pushed sha, so each delivery is new work.
+    bodies = {
+        f"burst-{n}": json.dumps(push_payload(REPO, "infra_features", sha)).encode()
+        for n, sha in enumerate(shas)
+    }
+    plays = list(bodies)
     plays += random.Random(1).sample(plays, DELIVERIES - unique)
     random.Random(2).shuffle(plays)
 
     def send(delivery: str) -> int:
-        return post_webhook(controller.url, "push", body, "burst-secret", delivery)[0]
+        return post_webhook(controller.url, "push", bodies[delivery], "burst-secret", delivery)[0]
 
     try:
         started = time.perf_counter()
