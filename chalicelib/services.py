@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     )
 
     from chalicelib.backends.registry import BackendRegistry
+    from chalicelib.budget.ledger import BudgetLedger
     from chalicelib.flows.commands import CommentCommands
     from chalicelib.flows.dispatch import Dispatcher
     from chalicelib.flows.endings import RunEndings
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from chalicelib.flows.runner_events import RunnerEventHandler
     from chalicelib.githost.base import GitHost
     from chalicelib.githost.budgeted import BudgetedGitHost
-    from chalicelib.locks.gate import LockGate
+    from chalicelib.locks.gate import LockGate, LockStore
     from chalicelib.queue.base import EventQueue
     from chalicelib.runs.store import RunStore
     from chalicelib.settings import Settings
@@ -95,13 +96,22 @@ class Services:
         return github_from_settings(self.settings)
 
     @cached_property
+    def budget_ledger(self) -> BudgetLedger:
+        """The persisted write budget: the main table, large pending bodies in S3."""
+        from chalicelib.budget.ledger import BudgetLedger
+        from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
+
+        table = DynamoBudgetTable(self.settings.table, resource=self.dynamodb)
+        return BudgetLedger(table, S3BodyStore(self.settings.artifacts_bucket))
+
+    @cached_property
     def budgeted_githost(self) -> BudgetedGitHost | None:
         """The Git host behind the write budget, or ``None`` when the budget is off."""
-        from chalicelib.githost.budgeted import budget_enabled, with_budget
+        from chalicelib.githost.budgeted import BudgetedGitHost, budget_enabled
 
         if not budget_enabled(self.settings):
             return None
-        return with_budget(self.git_host, self.settings, resource=self.dynamodb)
+        return BudgetedGitHost(self.git_host, self.budget_ledger)
 
     @cached_property
     def githost(self) -> GitHost:
@@ -124,12 +134,16 @@ class Services:
             return None
 
     @cached_property
-    def locks(self) -> LockGate:
-        from chalicelib.locks.gate import LockGate
+    def lock_store(self) -> LockStore:
         from chalicelib.store.locks import DynamoLockStore
 
-        store = DynamoLockStore(self.settings.table, resource=self.dynamodb)
-        return LockGate(store, self.store, pr_status=self.pr_status)
+        return DynamoLockStore(self.settings.table, resource=self.dynamodb)
+
+    @cached_property
+    def locks(self) -> LockGate:
+        from chalicelib.locks.gate import LockGate
+
+        return LockGate(self.lock_store, self.store, pr_status=self.pr_status)
 
     # -- flows ------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ permissions, reactions, PR state) passes through unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.budget.exceptions import BudgetContentionError, BudgetItemFullError
 from chalicelib.budget.ledger import BudgetLedger
@@ -197,12 +197,3 @@ def budget_enabled(settings: Settings) -> bool:
     if raw in ("off", "false", "0"):
         return False
     return not settings.repos_dir
-
-
-def with_budget(inner: GitHost, settings: Settings, resource: Any = None) -> BudgetedGitHost:
-    """``inner`` behind the budget of the main table, large bodies in the artifacts bucket."""
-    from chalicelib.store.budget import DynamoBudgetTable, S3BodyStore
-
-    table = DynamoBudgetTable(settings.table, resource=resource)
-    ledger = BudgetLedger(table, S3BodyStore(settings.artifacts_bucket))
-    return BudgetedGitHost(inner, ledger)

@@ -31,8 +31,7 @@ from chalicelib.local.processes import children, stop_children
 from chalicelib.settings import Settings
 
 if TYPE_CHECKING:
-    from chalicelib.githost.base import GitHost
-    from chalicelib.githost.budgeted import BudgetedGitHost
+    from chalicelib.budget.ledger import BudgetLedger
     from chalicelib.locks.gate import LockStore
     from chalicelib.queue.sqlite import SqliteQueue
     from chalicelib.runs.store import RunStore
@@ -78,14 +77,12 @@ class LocalState:
             databases=[main, deliveries, queue],
         )
 
-    def budgeted(self, host: GitHost) -> BudgetedGitHost:
-        """``host`` behind a write budget whose ledger lives in the run store's file."""
+    def budget_ledger(self) -> BudgetLedger:
+        """The write budget's ledger, in the run store's file."""
         from chalicelib.budget.ledger import BudgetLedger
-        from chalicelib.githost.budgeted import BudgetedGitHost
         from chalicelib.store.sqlite_budget import SqliteBodyStore, SqliteBudgetTable
 
-        ledger = BudgetLedger(SqliteBudgetTable(self.main), SqliteBodyStore(self.main))
-        return BudgetedGitHost(host, ledger)
+        return BudgetLedger(SqliteBudgetTable(self.main), SqliteBodyStore(self.main))
 
     def close(self) -> None:
         for database in self.databases:
@@ -197,16 +194,16 @@ class LocalController:
         os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
     def _install_services(self, settings: Settings, state: LocalState) -> None:
-        from chalicelib.githost.budgeted import budget_enabled
-        from chalicelib.locks.gate import LockGate
         from chalicelib.services import Services, set_services
 
         services = Services(
-            settings, store=state.store, persistence=state.persistence, queue=state.queue
+            settings,
+            store=state.store,
+            lock_store=state.lock_store,
+            persistence=state.persistence,
+            queue=state.queue,
+            budget_ledger=state.budget_ledger(),  # used when MAESTRO_WRITE_BUDGET=on
         )
-        services.locks = LockGate(state.lock_store, state.store, pr_status=services.pr_status)
-        if budget_enabled(settings):  # MAESTRO_WRITE_BUDGET=on: its ledger on disk too
-            services.budgeted_githost = state.budgeted(services.git_host)
         set_services(services)
 
     def _start_http(self) -> None:
