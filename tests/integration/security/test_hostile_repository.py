@@ -2,8 +2,9 @@
 
 Each test snapshots everything outside the run's own folder (the source repository, a bait
 stack beside it) and proves that nothing there changed, and that the run said why it stopped.
-The ``.gitops.yml`` validation refuses these paths earlier (tests/unit/pipelines/test_config_hostile.py);
-here the job is written by hand, as a forged or stale job would be, to test the runner's check.
+The ``.gitops.yml`` validation refuses these paths earlier
+(tests/unit/pipelines/test_config_hostile.py); here the job is written by hand, as a forged or
+stale job would be, to test the runner's check.
 """
 
 from __future__ import annotations
