@@ -14,41 +14,20 @@ from typing import Any
 from chalicelib.githost.base import GitHostError, ShaNotFoundError
 from chalicelib.jobs import Pipeline
 from chalicelib.pipelines.config import ConfigError
-from chalicelib.runs.exceptions import RunError, RunNotFoundError, TransitionConflictError
+from chalicelib.runs.exceptions import (
+    AlreadyRetriedError,
+    GitHostUnavailableError,
+    InvalidOutcomeError,
+    NotRetryableError,
+    PermanentRetryError,
+    RetryLimitError,
+    RunNotFoundError,
+    TransitionConflictError,
+)
 from chalicelib.runs.model import TERMINAL, Run, RunStatus, isoformat, run_id_for, utc_now
 
 RETRYABLE = frozenset({RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.TIMED_OUT})
 MAX_RETRIES = 3  # retries in one chain: the original run and three more attempts
-
-
-class NotRetryableError(RunError):
-    status = 409
-    code = "not_retryable"
-
-
-class AlreadyRetriedError(NotRetryableError):
-    code = "already_retried"
-
-
-class RetryLimitError(NotRetryableError):
-    code = "retry_limit"
-
-
-class PermanentRetryError(RunError):
-    """The run's commit cannot start anything: its config is invalid or the commit is gone."""
-
-    status = 422
-    code = "permanent_error"
-
-
-class GitHostUnavailableError(RunError):
-    status = 503
-    code = "githost_unavailable"
-
-
-class InvalidOutcomeError(RunError):
-    status = 400
-    code = "invalid_parameter"
 
 
 def retry_run(services: Any, run_id: str) -> Run:

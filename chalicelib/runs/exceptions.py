@@ -30,3 +30,36 @@ class TransitionConflictError(RunError):
 class InvalidCursorError(RunError):
     status = 400
     code = "invalid_cursor"
+
+
+# What a person asks of a run through the API (flows/operations.py) and why it is refused.
+
+
+class NotRetryableError(RunError):
+    status = 409
+    code = "not_retryable"
+
+
+class AlreadyRetriedError(NotRetryableError):
+    code = "already_retried"
+
+
+class RetryLimitError(NotRetryableError):
+    code = "retry_limit"
+
+
+class PermanentRetryError(RunError):
+    """The run's commit cannot start anything: its config is invalid or the commit is gone."""
+
+    status = 422
+    code = "permanent_error"
+
+
+class GitHostUnavailableError(RunError):
+    status = 503
+    code = "githost_unavailable"
+
+
+class InvalidOutcomeError(RunError):
+    status = 400
+    code = "invalid_parameter"
