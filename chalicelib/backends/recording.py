@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from chalicelib.backends.base import RunnerRef, RunnerState
@@ -24,8 +25,12 @@ class RecordingBackend:
     def start(self, job: JobSpec) -> RunnerRef:
         self.jobs.append(job)
         if self._directory is not None:
-            self._directory.mkdir(parents=True, exist_ok=True)
-            (self._directory / f"{job.run_id}.json").write_text(job.model_dump_json(indent=2))
+            self._directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            path = self._directory / f"{job.run_id}.json"
+            # A job may carry secrets for its steps: readable by the controller's user only.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(job.model_dump_json(indent=2))
         return RunnerRef(backend=self.name, id=job.run_id)
 
     def status(self, ref: RunnerRef) -> RunnerState:

@@ -187,3 +187,14 @@ def test_send_command_request_quotes_the_job(job):
     kwargs = build_send_command_kwargs(job, ["i-1"], runner_dir="/opt/maestrops")
     assert kwargs["Parameters"]["executionTimeout"] == ["1800"]
     assert "OutputS3BucketName" not in kwargs
+
+
+def test_recorded_job_files_are_readable_by_the_controllers_user_only(
+    job: JobSpec, tmp_path: Path
+) -> None:
+    from chalicelib.backends.recording import RecordingBackend
+
+    RecordingBackend(str(tmp_path / "jobs")).start(job)
+    path = tmp_path / "jobs" / f"{job.run_id}.json"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "jobs").stat().st_mode & 0o777 == 0o700
