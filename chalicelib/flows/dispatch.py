@@ -156,7 +156,7 @@ class Dispatcher:
         for promotion in promotions:
             run = promotion.run
             try:
-                config = parse_config(self._githost.read_file(run.repo, CONFIG_PATH, run.sha))
+                config = self._load_config(_trigger_of(run, promotion.clone_url))
             except (ConfigError, GitHostError) as exc:
                 runs.append(self._fail(run, str(exc)))
                 continue
@@ -192,6 +192,7 @@ class Dispatcher:
             branch=source.branch,
             base_branch=source.base_branch,
             pr=source.pr,
+            from_fork=source.from_fork,
             commit_time=source.commit_time,
         )
         request = PipelineRequest(
@@ -226,6 +227,7 @@ class Dispatcher:
             branch=request.branch,
             base_branch=request.base_branch,
             pr=request.pr,
+            from_fork=trigger.from_fork,
             run_number=self._store.next_run_number(trigger.repo, request.pipeline),
             delivery_id=trigger.delivery_id,
             reason=request.reason,
@@ -390,6 +392,21 @@ def claim_key(trigger: Trigger, request: PipelineRequest) -> str | None:
     if request.pipeline == Pipeline.TERRAFORM_PLAN:
         return f"{trigger.repo}#{request.pipeline.value}#pr{request.pr}#{request.sha}"
     return f"{trigger.repo}#{request.pipeline.value}#{request.sha}"
+
+
+def _trigger_of(run: Run, clone_url: str | None) -> Trigger:
+    """Enough of the run's trigger to read its config the way the first pass did."""
+    return Trigger(
+        delivery_id=run.delivery_id or run.id,
+        event="pull_request" if run.pr is not None else "push",
+        repo=run.repo,
+        sha=run.sha,
+        branch=run.branch,
+        base_branch=run.base_branch,
+        pr=run.pr,
+        from_fork=run.from_fork,
+        clone_url=clone_url,
+    )
 
 
 def _applying(run: Run) -> bool:

@@ -80,6 +80,7 @@ class Run(BaseModel):
     branch: str | None = None
     base_branch: str | None = None
     pr: int | None = None
+    from_fork: bool = False  # its head lives in a fork: config only from the base branch
     run_number: int = 0
     delivery_id: str | None = None
     reason: str | None = None  # why routing started it

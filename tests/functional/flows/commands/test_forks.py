@@ -106,3 +106,26 @@ def test_a_command_without_a_time_is_refused(controller: Controller) -> None:
         comment(controller, client, 7, "maestro plan", written="not a time")
     assert plans(controller) == []
     assert "is newer than this comment (or its time is unknown)" in answers(controller, 7)[0]
+
+
+def test_a_fork_plan_that_waited_for_a_lock_resumes_with_the_base_branchs_config(
+    controller: Controller,
+) -> None:
+    """The record remembers the fork, so the resumed plan never reads the fork's config."""
+    from tests.functional.locks.scenario import Clock, close_pr, install_gate, open_pr
+
+    install_gate(controller, Clock())
+    base_branch(controller, FORKS_PLAN)
+    with Client(app) as client:
+        sha7 = open_pr(controller, client, 7)  # PR 7 holds the workspace lease
+        fork_sha = fork_head(controller, "terraform: [unclosed\n")  # broken if ever read
+        payload = pull_request(
+            "opened", "infra_features", "infra_main", sha=fork_sha, number=8, fork=True
+        )
+        deliver(controller, client, "pull_request", payload, "d-fork-8")
+        [waiting] = [run for run in plans(controller) if run.pr == 8]
+        assert waiting.from_fork and waiting.waiting_for == 7
+        close_pr(controller, client, 7, sha7, merged=False)  # the lease passes to the fork
+    resumed = controller.services.store.get(waiting.id)
+    assert resumed.status.value == "dispatched", resumed.error
+    assert controller.backend.jobs[-1].sha == fork_sha
