@@ -9,7 +9,7 @@ code does not know (a newer Terraform) is ``unrecognised``, never an error.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,18 +28,7 @@ Action = Literal[
     "no-op",
 ]
 # The order in which the comment lists groups: what changes most first, reads and no-ops last.
-ACTIONS: tuple[Action, ...] = (
-    "create",
-    "update",
-    "replace",
-    "delete",
-    "import",
-    "move",
-    "forget",
-    "read",
-    "unrecognised",
-    "no-op",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 # Groups that change something Terraform will apply.
 CHANGING: tuple[Action, ...] = (
     "create",

@@ -5,20 +5,17 @@ three pull requests planned, merged and applied one after the other on one works
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from chalicelib.cli.main import post_webhook
-from chalicelib.local.aws import free_port
 from chalicelib.local.payloads import pull_request_payload
 from tests.gitrepo import commit_files
+from tests.integration.local.serving import MAESTRO, running_serve
 
 pytestmark = pytest.mark.slow
 
@@ -26,56 +23,26 @@ ROOT = Path(__file__).resolve().parents[3]
 SECRET = "day-two-secret"
 TOKEN = "day-two-token"
 REPO = "acme/infra"
-MAESTRO = [sys.executable, "-m", "chalicelib.cli.main"]
+
 # The monitoring playbook is off: the chain after each apply must follow that.
 GITOPS = "pipelines:\n  ansible-monitoring:\n    enabled: false\n"
 
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = free_port()
     cli_config = tmp_path / "terraformrc"
     cli_config.write_text("# no provider installation from the network in tests\n")
-    env = {
-        **os.environ,
+    settings = {
         "MAESTRO_WEBHOOK_SECRET": SECRET,
         "MAESTRO_API_TOKEN": TOKEN,
         "MAESTRO_ALLOWED_REPOS": "acme/*",
-        "MAESTRO_REPOS_DIR": str(tmp_path / "repos"),
         "MAESTRO_RUNNER_BACKEND": "local",
-        "MAESTRO_API_URL": f"http://127.0.0.1:{port}",
         "TF_CLI_CONFIG_FILE": str(cli_config),
         "CHECKPOINT_DISABLE": "1",
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
     }
-    log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [*MAESTRO, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_up(env["MAESTRO_API_URL"], process, log_path)
-            yield env
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"maestro serve exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(f"{url}/runs/none", timeout=1)
-        except urllib.error.HTTPError:
-            return  # it answers (401/404): up
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail("maestro serve did not come up within 60 s")
+    with running_serve(tmp_path, settings) as env:
+        yield env
 
 
 def _runs(env: dict[str, str]) -> list[dict]:

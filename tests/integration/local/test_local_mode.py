@@ -4,12 +4,9 @@ through ``maestro runs list --json``, with duplicates and shuffled order among t
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,52 +16,23 @@ from chalicelib.cli.main import post_webhook
 from chalicelib.local.aws import free_port
 from chalicelib.local.payloads import pull_request_payload, push_payload
 from tests.gitrepo import commit_files
+from tests.integration.local.serving import MAESTRO, running_serve
 
 SECRET = "e2e-secret"
 TOKEN = "e2e-token"
 REPO = "acme/infra"
-MAESTRO = [sys.executable, "-m", "chalicelib.cli.main"]
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    port = free_port()
-    env = {
-        **os.environ,
+    settings = {
         "MAESTRO_WEBHOOK_SECRET": SECRET,
         "MAESTRO_API_TOKEN": TOKEN,
         "MAESTRO_ALLOWED_REPOS": "acme/*",
-        "MAESTRO_REPOS_DIR": str(tmp_path / "repos"),
         "MAESTRO_RUNNER_BACKEND": "recording",
-        "MAESTRO_API_URL": f"http://127.0.0.1:{port}",
     }
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [*MAESTRO, "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_until_up(env["MAESTRO_API_URL"], process, tmp_path / "serve.log")
+    with running_serve(tmp_path, settings, stop_timeout=20) as env:
         yield env
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"maestro serve exited:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(f"{url}/runs/none", timeout=1)
-        except urllib.error.HTTPError:
-            return  # it answers (401/404): up
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail("maestro serve did not come up within 60 s")
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
