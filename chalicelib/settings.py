@@ -48,6 +48,12 @@ class Settings(BaseModel):
     github_installation_id: int | None = None
     github_private_key_secret: str | None = None
     github_token_secret: str | None = None
+    # Run pages' sign-in (docs/pages.md): the GitHub App's OAuth client and the cookie key.
+    github_web_url: str = "https://github.com"  # where /login/oauth/* lives (GHES: its host)
+    oauth_client_id: str | None = None
+    oauth_client_secret_name: str = "maestrops/oauth-client-secret"
+    oauth_client_secret: str | None = None  # local mode only: the secret itself
+    session_key_secret_name: str = "maestrops/session-key"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,7 +72,7 @@ class Settings(BaseModel):
         return any(repo_matches(repo, pattern) for pattern in self.allowed_repos)
 
     def run_url(self, run_id: str) -> str:
-        return f"{self.public_url.rstrip('/')}/runs/{run_id}"
+        return f"{self.public_url.rstrip('/')}/ui/runs/{run_id}"
 
 
 _VARIABLES = {
@@ -99,6 +105,11 @@ _VARIABLES = {
     "github_installation_id": "MAESTRO_GITHUB_INSTALLATION_ID",
     "github_private_key_secret": "MAESTRO_GITHUB_PRIVATE_KEY_SECRET",
     "github_token_secret": "MAESTRO_GITHUB_TOKEN_SECRET",
+    "github_web_url": "MAESTRO_GITHUB_WEB_URL",
+    "oauth_client_id": "MAESTRO_OAUTH_CLIENT_ID",
+    "oauth_client_secret_name": "MAESTRO_OAUTH_CLIENT_SECRET_NAME",
+    "oauth_client_secret": "MAESTRO_OAUTH_CLIENT_SECRET",
+    "session_key_secret_name": "MAESTRO_SESSION_KEY_SECRET_NAME",
 }
 _LISTS = ("allowed_repos", "ecs_subnets", "ecs_security_groups", "ssm_instance_ids")
 
