@@ -90,6 +90,10 @@ class JobSpec(BaseModel):
     backend: str = "local"
     timeout_minutes: int = 60
     previous_run_id: str | None = None  # for apply: the plan run whose artifact is applied
+    # A GitHub installation token scoped to ``repo`` (contents read, or write for
+    # ci-application's push). Never serialized with the job: ``job_env`` hands it over as
+    # its own secret-named variable, which the runner masks and keeps from every tool.
+    git_token: str | None = Field(default=None, exclude=True, repr=False)
 
 
 __all__ = [
@@ -98,6 +102,7 @@ __all__ = [
     "DETAIL_RUN_FINISHED",
     "DETAIL_RUN_STARTED",
     "DETAIL_STEP_FINISHED",
+    "ENV_GIT_TOKEN",
     "ENV_JOB",
     "ENV_JOB_URI",
     "ENV_RUN_ID",
@@ -157,10 +162,26 @@ class RunnerEvent(BaseModel):
 ENV_JOB = "MAESTRO_JOB"
 ENV_JOB_URI = "MAESTRO_JOB_URI"  # an s3:// URI instead, for jobs too large for the env
 ENV_RUN_ID = "MAESTRO_RUN_ID"
+ENV_GIT_TOKEN = "MAESTRO_GIT_TOKEN"  # the job's git_token, read by runners.workspace
 RUNNER_COMMAND = ("python", "-m", "runners", "run", "--job", "env")
+
+# A step's log while it runs, under the run's artifact prefix: redacted chunks of at most
+# LOG_CHUNK_BYTES, numbered from 0, then a marker holding the chunk count once the step ends.
+LOG_CHUNK_BYTES = 64 * 1024
+
+
+def log_chunk_name(step: str, seq: int) -> str:
+    return f"logs/{step}/{seq:06d}.log"
+
+
+def log_complete_name(step: str) -> str:
+    return f"logs/{step}/complete"
 
 
 def job_env(job: JobSpec) -> dict[str, str]:
     """The environment variables that hand ``job`` to ``python -m runners run --job env``."""
     encoded = base64.b64encode(job.model_dump_json().encode()).decode()
-    return {ENV_JOB: encoded, ENV_RUN_ID: job.run_id}
+    env = {ENV_JOB: encoded, ENV_RUN_ID: job.run_id}
+    if job.git_token:
+        env[ENV_GIT_TOKEN] = job.git_token
+    return env

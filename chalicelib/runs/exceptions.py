@@ -15,6 +15,12 @@ class RunNotFoundError(RunError):
     code = "run_not_found"
 
 
+class StepNotFoundError(RunNotFoundError):
+    """A step the run has no log of (GET /runs/{id}/logs?step=...)."""
+
+    code = "step_not_found"
+
+
 class RunExistsError(RunError):
     status = 409
     code = "run_exists"

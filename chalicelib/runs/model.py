@@ -114,6 +114,10 @@ class Run(BaseModel):
     artifacts: dict[str, str] = Field(default_factory=dict)
     outputs: dict[str, Any] = Field(default_factory=dict)
     steps: list[dict[str, Any]] = Field(default_factory=list)  # name, status, reason, seconds
+    # The step the runner last said it started, and that event's sequence: the "running"
+    # status names it, once per step, and an older event never replaces a newer step.
+    live_step: str | None = None
+    live_step_sequence: int = 0
     # A succeeded run that did nothing (every acting step skipped) says so: "nothing-done",
     # with the skipped steps and their reasons; "done" otherwise. None: not reported.
     outcome: str | None = None
