@@ -17,6 +17,7 @@ from chalicelib.event_types import (
     DETAIL_RUN_FINISHED,
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
+    DETAIL_STEP_STARTED,
     RUNNER_SOURCE,
 )
 
@@ -33,6 +34,9 @@ class Pipeline(StrEnum):
 # The runner backends the controller can start (``backends/registry.py`` maps each to its
 # class); ``.gitops.yml`` may choose one per pipeline.
 RunnerBackendName = Literal["local", "codebuild", "ecs", "ssm", "recording"]
+# The AWS identity a runner runs as (``pipelines/identity.py`` chooses; docs/security.md):
+# "plan" reads, "apply" writes the state and the stack. Unset means plan.
+RunnerIdentity = Literal["plan", "apply"]
 
 StepKind = Literal[
     "terraform_fmt",  # terraform fmt -check -recursive
@@ -90,6 +94,7 @@ class JobSpec(BaseModel):
     backend: str = "local"
     timeout_minutes: int = 60
     previous_run_id: str | None = None  # for apply: the plan run whose artifact is applied
+    identity: RunnerIdentity = "plan"
     # A GitHub installation token scoped to ``repo`` (contents read, or write for
     # ci-application's push). Never serialized with the job: ``job_env`` hands it over as
     # its own secret-named variable, which the runner masks and keeps from every tool.
@@ -102,6 +107,7 @@ __all__ = [
     "DETAIL_RUN_FINISHED",
     "DETAIL_RUN_STARTED",
     "DETAIL_STEP_FINISHED",
+    "DETAIL_STEP_STARTED",
     "ENV_GIT_TOKEN",
     "ENV_JOB",
     "ENV_JOB_URI",
@@ -142,6 +148,7 @@ class RunnerEvent(BaseModel):
     sequence: int = 0  # grows with every event of a run; older ones are ignored
     status: Literal["running", "succeeded", "failed", "unknown"] | None = None
     step: StepResult | None = None
+    current_step: str | None = None  # "step started": the step now running
     failed_step: str | None = None
     reason: str | None = None  # why the run failed where no step result says (the checkout)
     outcome: RunOutcome | None = None  # run finished with "succeeded": did it do anything?

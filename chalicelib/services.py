@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from chalicelib.flows.runner_events import RunnerEventHandler
     from chalicelib.githost.base import GitHost
     from chalicelib.githost.budgeted import BudgetedGitHost
+    from chalicelib.githost.oauth import GitHubOAuth
     from chalicelib.locks.gate import LockGate, LockStore
+    from chalicelib.pages.access import PermissionCache
     from chalicelib.queue.base import EventQueue
     from chalicelib.runs.store import RunStore
     from chalicelib.settings import Settings
@@ -76,6 +78,48 @@ class Services:
             self.settings.webhook_secret_name, max_age=self.settings.secret_max_age_seconds
         )
         return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+    def session_key(self) -> bytes:
+        """The run pages' cookie key: Secrets Manager; local mode keeps one in its data dir."""
+        if self.settings.local_data_dir:
+            from chalicelib.pages.keys import local_session_key
+
+            return local_session_key(self.settings.local_data_dir)
+        from aws_lambda_powertools.utilities import parameters
+
+        secret = parameters.get_secret(
+            self.settings.session_key_secret_name, max_age=self.settings.secret_max_age_seconds
+        )
+        return secret.encode() if isinstance(secret, str) else bytes(secret)
+
+    @cached_property
+    def oauth(self) -> GitHubOAuth | None:
+        """GitHub sign-in for the run pages; ``None`` without an OAuth client id."""
+        if not self.settings.oauth_client_id:
+            return None
+        from chalicelib.githost.oauth import GitHubOAuth
+
+        settings = self.settings
+
+        def client_secret() -> str:
+            if settings.oauth_client_secret:  # local mode: from the environment
+                return settings.oauth_client_secret
+            from aws_lambda_powertools.utilities import parameters
+
+            value = parameters.get_secret(
+                settings.oauth_client_secret_name, max_age=settings.secret_max_age_seconds
+            )
+            return value if isinstance(value, str) else bytes(value).decode()
+
+        return GitHubOAuth(
+            settings.oauth_client_id, client_secret, settings.github_api_url, settings.github_web_url
+        )
+
+    @cached_property
+    def permission_cache(self) -> PermissionCache:
+        from chalicelib.pages.access import PermissionCache
+
+        return PermissionCache()
 
     @cached_property
     def store(self) -> RunStore:
@@ -177,6 +221,8 @@ class Services:
             self.endings,
             self.backends,
             locks=self.locks,
+            # GitHub's adapter mints runner tokens from the App; local mode's Git host has none.
+            runner_tokens=getattr(self.git_host, "runner_token", None),
         )
 
     @cached_property
@@ -189,7 +235,9 @@ class Services:
     def runner_events(self) -> RunnerEventHandler:
         from chalicelib.flows.runner_events import RunnerEventHandler
 
-        return RunnerEventHandler(self.settings, self.store, self.endings, self.dispatcher)
+        return RunnerEventHandler(
+            self.settings, self.store, self.endings, self.dispatcher, notifier=self.notifier
+        )
 
     @cached_property
     def reaper(self) -> Reaper:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Protocol
@@ -43,10 +44,14 @@ class FileArtifactStore:
         return uri
 
     def put_bytes(self, name: str, data: bytes) -> str:
+        """Written under a temporary name, then renamed: a reader of a log chunk while the
+        step runs sees no file or the whole one, as with S3."""
         uri = _join(self.prefix, name)
         target = self._path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
         return uri
 
     def get_file(self, uri: str, dest: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -11,6 +12,7 @@ from chalicelib.jobs import (
     DETAIL_RUN_FINISHED,
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
+    DETAIL_STEP_STARTED,
     JobSpec,
     RunOutcome,
     StepResult,
@@ -20,7 +22,12 @@ from chalicelib.jobs import (
 from runners.artifacts import ArtifactStore, store_for
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError, StepSkippedError
-from runners.process import ProcessRunner
+from runners.process import (
+    DEFAULT_LOG_SHIP_SECONDS,
+    ENV_LOG_SHIP_SECONDS,
+    LogShipper,
+    ProcessRunner,
+)
 from runners.report import Heartbeat, Reporter, sink_for
 from runners.steps import StepFunction, step_functions
 from runners.workspace import checkout
@@ -50,6 +57,7 @@ class Executor:
         self.steps = steps or step_functions()
         self.echo = echo
         self.heartbeat = float(self.env.get(ENV_HEARTBEAT, DEFAULT_HEARTBEAT_SECONDS))
+        self.log_interval = float(self.env.get(ENV_LOG_SHIP_SECONDS, DEFAULT_LOG_SHIP_SECONDS))
 
     def run(self, scratch: Path | None = None) -> int:
         """Execute the job; returns the process exit code (0 succeeded, 1 failed)."""
@@ -59,7 +67,9 @@ class Executor:
         self.reporter.emit(DETAIL_RUN_STARTED, status="running")
         ctx = RunContext(self.job, scratch / "repo", scratch, self.store, self.reporter, self.env)
         try:
-            checkout(self.job.clone_url, self.job.sha, ctx.repo_dir, self._proc("checkout", ctx))
+            with self._shipper("checkout") as shipper:
+                proc = self._proc("checkout", ctx, shipper)
+                checkout(self.job.clone_url, self.job.sha, ctx.repo_dir, proc)
         except StepFailedError as exc:
             self._finish(ctx, "failed", failed_step="checkout", reason=exc.reason)
             return 1
@@ -79,11 +89,27 @@ class Executor:
         self._finish(ctx, "succeeded", artifacts, outcome=outcome, outcome_reason=why)
         return 0
 
-    def _proc(self, name: str, ctx: RunContext) -> ProcessRunner:
-        return ProcessRunner(ctx.scratch / "logs" / f"{name}.log", self.env, echo=self.echo)
+    def _proc(self, name: str, ctx: RunContext, shipper: LogShipper) -> ProcessRunner:
+        log_path = ctx.scratch / "logs" / f"{name}.log"
+        return ProcessRunner(log_path, self.env, echo=self.echo, shipper=shipper)
+
+    def _shipper(self, name: str) -> LogShipper:
+        """The step's log in chunks while it runs (``GET /runs/{id}/logs``)."""
+        return LogShipper(self.store.put_bytes, name, self.log_interval)
 
     def _run_step(self, ctx: RunContext, step: StepSpec) -> StepResult:
-        proc = self._proc(step.name, ctx)
+        # The live "running (step)" status only: an event lost here must not cost the step.
+        with contextlib.suppress(Exception):
+            self.reporter.emit(
+                DETAIL_STEP_STARTED, status="running", current_step=step.name, **ctx.event_fields
+            )
+        with self._shipper(step.name) as shipper:
+            proc = self._proc(step.name, ctx, shipper)
+            return self._step_in(ctx, step, proc, shipper)
+
+    def _step_in(
+        self, ctx: RunContext, step: StepSpec, proc: ProcessRunner, shipper: LogShipper
+    ) -> StepResult:
         started = time.monotonic()
         status: StepStatus = "succeeded"
         reason: str | None = None
@@ -111,6 +137,7 @@ class Executor:
             duration_seconds=round(time.monotonic() - started, 3),
             artifacts=dict(outcome.artifacts),
         )
+        shipper.close()  # the marker before the result: a reader seeing the result sees it all
         return self._store_result(result, proc.log_path)
 
     def _store_result(self, result: StepResult, log_path: Path) -> StepResult:

@@ -9,17 +9,21 @@ tool running as the same user cannot read ``/proc/<runner>/environ``.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import json
 import os
 import re
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.feedback.redact import encoded_forms
+from chalicelib.jobs import LOG_CHUNK_BYTES, log_chunk_name, log_complete_name
 
 TAIL_LINES = 40
 _SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|API_KEY|ACCESS_KEY)", re.IGNORECASE)
@@ -156,13 +160,152 @@ def mask_secrets(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
-class ProcessRunner:
-    """Runs commands for one step; every line goes to ``log_path`` (redacted) and stdout."""
+ENV_LOG_SHIP_SECONDS = "MAESTRO_LOG_SHIP_SECONDS"
+DEFAULT_LOG_SHIP_SECONDS = 2.0
 
-    def __init__(self, log_path: Path, env: Mapping[str, str] | None = None, echo: bool = True):
+
+def cut_chunks(
+    pending: bytes, final: bool, limit: int = LOG_CHUNK_BYTES
+) -> tuple[list[bytes], bytes]:
+    """Split redacted log bytes into chunks to ship now, and the rest to keep for later.
+
+    Only whole lines go while the step runs (a line still being written waits), unless a
+    line alone outgrows ``limit``; ``final`` ships everything. A chunk ends at a line when
+    one fits, else at ``limit`` on a UTF-8 character boundary. The text is masked before it
+    gets here, so a cut can never split a secret out of its mask.
+
+    >>> cut_chunks(b"one\\ntwo\\nthr", final=False, limit=5)
+    ([b'one\\n', b'two\\n'], b'thr')
+    >>> cut_chunks(b"abcdefg", final=False, limit=5)
+    ([b'abcde'], b'fg')
+    """
+    end = len(pending) if final else pending.rfind(b"\n") + 1
+    if not final and end == 0 and len(pending) >= limit:
+        end = _char_boundary(pending[: len(pending) - len(pending) % limit])
+    chunks: list[bytes] = []
+    start = 0
+    while start < end:
+        piece = pending[start : min(end, start + limit)]
+        if start + len(piece) < end:
+            newline = piece.rfind(b"\n")
+            piece = piece[: newline + 1] if newline >= 0 else piece[: _char_boundary(piece)]
+        chunks.append(piece)
+        start += len(piece)
+    return chunks, pending[end:]
+
+
+def _char_boundary(data: bytes) -> int:
+    """The longest prefix of ``data`` that does not end inside a UTF-8 character."""
+    end = len(data)
+    back = 0
+    while back < 4 and end - back - 1 >= 0 and data[end - back - 1] & 0xC0 == 0x80:
+        back += 1
+    lead = end - back - 1
+    if lead >= 0 and data[lead] >= 0xC0:
+        width = 2 if data[lead] < 0xE0 else 3 if data[lead] < 0xF0 else 4
+        if back + 1 < width:
+            return lead or end  # a lone lead byte at the start: cut it as is
+    return end
+
+
+class LogShipper:
+    """Ships a step's redacted log to the artifact store while the step runs.
+
+    Chunks ``logs/<step>/<seq>.log`` go out every ``interval`` seconds, or as soon as
+    ``LOG_CHUNK_BYTES`` are waiting; ``close`` ships the rest and then the marker
+    ``logs/<step>/complete`` with the chunk count. A failed upload is retried on the next
+    round and never fails the step: the whole-step log is still uploaded at its end. Without
+    every chunk stored, no marker is written, so a reader never takes a gap for the end.
+    """
+
+    def __init__(
+        self,
+        put: Callable[[str, bytes], object],
+        step: str,
+        interval: float = DEFAULT_LOG_SHIP_SECONDS,
+    ) -> None:
+        self._put = put
+        self._step = step
+        self._interval = interval
+        self._pending = bytearray()
+        self._unsent: list[bytes] = []
+        self._sequence = 0
+        self._lock = threading.Lock()  # the buffer: written by the step, read by the thread
+        self._ship_lock = threading.Lock()  # one round at a time, in sequence order
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def chunks(self) -> int:
+        return self._sequence
+
+    def __enter__(self) -> LogShipper:
+        self._thread = threading.Thread(target=self._loop, name=f"log-{self._step}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, text: str) -> None:
+        """Queue redacted text; a full chunk wakes the shipping thread at once."""
+        with self._lock:
+            self._pending += text.encode()
+            full = len(self._pending) >= LOG_CHUNK_BYTES
+        if full:
+            self._wake.set()
+
+    def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._ship(final=True)
+        if not self._unsent:
+            body = json.dumps({"chunks": self._sequence}).encode()
+            with contextlib.suppress(Exception):
+                self._put(log_complete_name(self._step), body)
+
+    def _loop(self) -> None:
+        while not self._closed.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if not self._closed.is_set():
+                self._ship(final=False)
+
+    def _ship(self, final: bool) -> None:
+        with self._ship_lock:
+            with self._lock:
+                chunks, rest = cut_chunks(bytes(self._pending), final)
+                self._pending = bytearray(rest)
+            self._unsent.extend(chunks)
+            while self._unsent:
+                try:
+                    self._put(log_chunk_name(self._step, self._sequence), self._unsent[0])
+                except Exception:
+                    return  # kept, in order, for the next round
+                self._unsent.pop(0)
+                self._sequence += 1
+
+
+class ProcessRunner:
+    """Runs commands for one step; every line goes to ``log_path`` (redacted) and stdout,
+    and to ``shipper`` when the step's log is shipped while it runs."""
+
+    def __init__(
+        self,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        echo: bool = True,
+        shipper: LogShipper | None = None,
+    ):
         self.log_path = log_path
         self.env = dict(os.environ if env is None else env)
         self.echo = echo
+        self.shipper = shipper
         self._values = secret_values(self.env)
         self._secrets = masked_forms(self._values)
 
@@ -186,7 +329,10 @@ class ProcessRunner:
         tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
-            log.write(mask_secrets(f"$ {' '.join(args)}\n", self._secrets))
+            command = mask_secrets(f"$ {' '.join(args)}\n", self._secrets)
+            log.write(command)
+            if self.shipper is not None:
+                self.shipper.write(command)
             proc = subprocess.Popen(
                 list(args),
                 cwd=cwd,
@@ -211,6 +357,8 @@ class ProcessRunner:
             return
         clean = mask_secrets(text, self._secrets)
         log.write(clean)
+        if self.shipper is not None:
+            self.shipper.write(clean)
         for line in clean.splitlines(keepends=True):
             tail.append(line)
         if self.echo:

@@ -1,7 +1,9 @@
 """Runner and service events → run transitions, feedback, metrics and chaining.
 
 Events may arrive twice, late or out of order. Each is applied as a conditional transition;
-one the state machine refuses is logged as a conflict and otherwise has no effect.
+one the state machine refuses is logged as a conflict and otherwise has no effect. A "step
+started" event moves the commit status to "running (step)" only while the stored run is
+running and has seen no newer step (``running_status_due``): it never replaces a result.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from typing import Any
 
 from chalicelib import metric_names
 from chalicelib.event_types import RUNNER_SOURCE
+from chalicelib.feedback.publish import run_feedback
+from chalicelib.feedback.status import running_description
 from chalicelib.flows.dispatch import Dispatcher
-from chalicelib.flows.endings import RunEndings
+from chalicelib.flows.endings import RunEndings, ending_status
+from chalicelib.flows.notify import Notifier
 from chalicelib.githost.base import GitHostError
 from chalicelib.jobs import (
     DETAIL_HEARTBEAT,
     DETAIL_RUN_FINISHED,
     DETAIL_RUN_STARTED,
     DETAIL_STEP_FINISHED,
+    DETAIL_STEP_STARTED,
     Pipeline,
     RunnerEvent,
 )
@@ -25,7 +31,7 @@ from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import ConfigError
 from chalicelib.pipelines.routing import chained_pipelines
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
-from chalicelib.runs.model import Run, RunStatus, isoformat, truncate_error, utc_now
+from chalicelib.runs.model import TERMINAL, Run, RunStatus, isoformat, truncate_error, utc_now
 from chalicelib.runs.rules import unknown_apply_error
 from chalicelib.runs.store import RunStore
 from chalicelib.settings import Settings
@@ -46,11 +52,14 @@ class RunnerEventHandler:
         endings: RunEndings,
         dispatcher: Dispatcher,
         artifacts: ArtifactReader | None = None,
+        *,
+        notifier: Notifier,
     ) -> None:
         self._settings = settings
         self._store = store
         self._endings = endings
         self._dispatcher = dispatcher
+        self._notifier = notifier  # the live "running" status; endings write the rest
         self._artifacts = artifacts or ArtifactReader()
 
     def handle(self, envelope: dict[str, Any]) -> Run | None:
@@ -80,6 +89,8 @@ class RunnerEventHandler:
                 if getattr(event, name, None) is not None:
                     facts[name] = getattr(event, name)
             return self._store.update_fields(event.run_id, **facts)
+        if detail_type == DETAIL_STEP_STARTED:
+            return self._step_started(event)
         if detail_type == DETAIL_STEP_FINISHED:
             return self._record_step(event)
         if detail_type == DETAIL_RUN_FINISHED:
@@ -120,6 +131,36 @@ class RunnerEventHandler:
             run_id, target, error=truncate_error(error), finished_at=isoformat(utc_now())
         )
         return self._endings.report(run)
+
+    def _step_started(self, event: RunnerEvent) -> Run | None:
+        """The live status: "running (step)", once per step, never over a final status."""
+        step = event.current_step
+        run = self._store.get(event.run_id)
+        if step is None:
+            return run
+        if run.status in (RunStatus.QUEUED, RunStatus.DISPATCHED):  # "run started" is late
+            try:
+                run = self._store.transition(run.id, RunStatus.RUNNING, min_sequence=event.sequence)
+            except TransitionConflictError:
+                run = self._store.get(run.id)
+        if not running_status_due(run, step, event.sequence):
+            return run
+        run = self._store.update_fields(run.id, live_step=step, live_step_sequence=event.sequence)
+        self._notifier.run_status(run, "pending", running_description(str(run.pipeline), step))
+        after = self._store.get(run.id)
+        if after.status != RunStatus.RUNNING:
+            # The run ended while "running" was on its way: its ending's status may now be
+            # behind ours at the Git host, so it goes again (the status alone, not the comment).
+            self._restate_ending(after)
+        return after
+
+    def _restate_ending(self, run: Run) -> None:
+        if run.status not in TERMINAL and run.status != RunStatus.UNKNOWN:
+            return
+        reader = self._artifacts
+        url = self._settings.run_url(run.id)
+        feedback = run_feedback(run, url, reader.read_bytes, reader.presigned_url)
+        self._notifier.run_status(run, *ending_status(run, feedback.description))
 
     def _record_step(self, event: RunnerEvent) -> Run:
         run = self._store.get(event.run_id)
@@ -200,6 +241,22 @@ class RunnerEventHandler:
                 self._dispatcher.start_after(run, pipeline, reason, f"chain:{run.id}")
         except (ConfigError, GitHostError) as exc:
             logger.warning("chain not started", extra={"run": run.id, "error": str(exc)})
+
+
+def running_status_due(run: Run, step: str, sequence: int) -> bool:
+    """Whether a "step started" event should move the status to "running (step)".
+
+    Only while the stored run is running (a final status is never replaced), for a step the
+    runner started after the one last named (an older event arriving late changes nothing),
+    once per step (a repeated event costs no second write), and not for a step whose result
+    is already recorded.
+    """
+    return (
+        run.status == RunStatus.RUNNING
+        and sequence > run.live_step_sequence
+        and step != run.live_step
+        and not any(summary.get("name") == step for summary in run.steps)
+    )
 
 
 def _ends_merged_apply(run: Run) -> bool:
