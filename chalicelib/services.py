@@ -112,7 +112,10 @@ class Services:
             return value if isinstance(value, str) else bytes(value).decode()
 
         return GitHubOAuth(
-            settings.oauth_client_id, client_secret, settings.github_api_url, settings.github_web_url
+            settings.oauth_client_id,
+            client_secret,
+            api_url=settings.github_api_url,
+            web_url=settings.github_web_url,
         )
 
     @cached_property

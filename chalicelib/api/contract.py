@@ -27,6 +27,7 @@ from chalicelib.api.errors import error_response
 api_contract = Blueprint(__name__)
 
 WEBHOOK_PATH = "/webhooks/github"
+PAGES_PREFIX = "/ui/"
 
 # Chalice's error codes -> (the API's code, a message that echoes nothing of the request)
 CHALICE_ERRORS = {
@@ -40,7 +41,9 @@ CHALICE_ERRORS = {
 
 @api_contract.middleware("http")
 def contract(request: Any, get_response: Callable[[Any], Response]) -> Response:
-    if request.path != WEBHOOK_PATH and (denied := token_problem(request)) is not None:
+    # The run pages (/ui/) sign users in with a session cookie of their own (api/pages.py).
+    bearer = request.path != WEBHOOK_PATH and not request.path.startswith(PAGES_PREFIX)
+    if bearer and (denied := token_problem(request)) is not None:
         return denied
     return uniform_error(get_response(request), request.path)
 

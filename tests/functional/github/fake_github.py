@@ -3,8 +3,15 @@
 It keeps just enough state for the adapter's calls (files at commits, issue comments,
 statuses, check runs, collaborators, reactions, installation tokens) and answers like GitHub.
 Every request is first checked by ``OpenApiChecker``; violations are collected and the
-``fake_github`` fixture fails the test that caused them. Failures (5xx, rate limits) can be
-queued to exercise the client's retries.
+``fake_github`` fixture fails the test that caused them.
+
+It also plays GitHub's OAuth web flow for the run pages' sign-in (``/login/oauth/authorize``
+and ``/login/oauth/access_token``, which the REST description does not cover: checked
+against GitHub's documented parameters instead), then ``GET /user`` and
+``GET /repos/{owner}/{repo}`` with the user's token, whose ``permissions`` come from the
+same ``permissions`` table as the collaborator-permission call.
+
+Failures (5xx, rate limits) can be queued to exercise the client's retries.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jwt
 
@@ -60,6 +67,14 @@ class FakeGitHub:
         self.personal_tokens: set[str] = set()
         self.installation_tokens: dict[str, int] = {}  # token -> installation id
         self.token_expiry = "2026-11-26T09:00:00Z"
+        # OAuth web flow: client id -> (secret, callback URL); who is signed in to GitHub in
+        # "the browser"; codes waiting to be exchanged; user tokens -> login.
+        self.oauth_apps: dict[str, tuple[str, str]] = {}
+        self.browser_login: str | None = None
+        self.oauth_codes: dict[str, tuple[str, str, str]] = {}  # code -> client, login, uri
+        self.user_tokens: dict[str, str] = {}
+        self.oauth_violations: list[str] = []
+        self._caller = threading.local()  # the request's Authorization, for the user calls
         self._next_id = 1000
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -101,6 +116,9 @@ class FakeGitHub:
     ) -> tuple[int, dict[str, str], Any]:
         parts = urlsplit(raw_path)
         path, query = unquote(parts.path), parse_qs(parts.query, keep_blank_values=True)
+        if path.startswith("/login/oauth/"):
+            self.requests.append(Recorded(method, path, query, None, None))
+            return self._web_flow(method, path, query, headers, body)
         parsed = json.loads(body) if body else None
         self.requests.append(Recorded(method, path, query, parsed, headers.get("authorization")))
         if path == "/graphql":
@@ -120,6 +138,7 @@ class FakeGitHub:
             return 401, {}, {"message": auth_error}
         if path == "/graphql":
             return self._minimize(node_id or "")
+        self._caller.authorization = headers.get("authorization", "")
         return self._route(method, path, query, parsed)
 
     def _check_auth(self, path: str, authorization: str) -> str | None:
@@ -143,7 +162,11 @@ class FakeGitHub:
             if claims.get("iss") != self.app_id or claims["exp"] - claims["iat"] > 600:
                 return "'Issuer' claim or lifetime is wrong"
             return None
-        if credential in self.installation_tokens or credential in self.personal_tokens:
+        if (
+            credential in self.installation_tokens
+            or credential in self.personal_tokens
+            or credential in self.user_tokens
+        ):
             return None
         return "Bad credentials"
 
@@ -250,12 +273,104 @@ class FakeGitHub:
             return 404, {}, {"message": f"{user} is not a user"}
         return 200, {}, {**permission, "user": {"login": user}}
 
+    # -- OAuth web flow (docs.github.com: "Authorizing OAuth apps", "Generating a user access
+    # token for a GitHub App") -------------------------------------------------------------
+    def _web_flow(
+        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[int, dict[str, str], Any]:  # fmt: skip
+        if path == "/login/oauth/authorize" and method == "GET":
+            return self._authorize(query)
+        if path == "/login/oauth/access_token" and method == "POST":
+            return self._exchange(headers, body)
+        self.oauth_violations.append(f"{method} {path}: not part of GitHub's web flow")
+        return 404, {}, {"message": "Not Found"}
+
+    def _authorize(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+        documented = {"client_id", "redirect_uri", "login", "scope", "state", "allow_signup",
+                      "prompt", "code_challenge", "code_challenge_method"}  # fmt: skip
+        unknown = set(query) - documented
+        if unknown:
+            self.oauth_violations.append(f"authorize: undocumented parameters {sorted(unknown)}")
+        client = query.get("client_id", [""])[0]
+        if client not in self.oauth_apps:
+            return 404, {"content-type": "text/html"}, b"<h1>404</h1>"
+        callback = self.oauth_apps[client][1]
+        redirect_uri = query.get("redirect_uri", [callback])[0]
+        if not redirect_uri.startswith(callback):
+            # GitHub shows its redirect_uri_mismatch error page, and does not redirect
+            return 400, {"content-type": "text/html"}, b"<h1>redirect_uri mismatch</h1>"
+        if self.browser_login is None:
+            return 403, {"content-type": "text/html"}, b"<h1>Sign in to GitHub</h1>"
+        code = f"code{self.new_id()}"
+        self.oauth_codes[code] = (client, self.browser_login, redirect_uri)
+        answer = {"code": code}
+        if "state" in query:
+            answer["state"] = query["state"][0]
+        return 302, {"location": f"{redirect_uri}?{urlencode(answer)}"}, b""
+
+    def _exchange(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        kind = headers.get("content-type", "")
+        if kind.startswith("application/json"):
+            fields = {k: str(v) for k, v in (json.loads(body or b"{}")).items()}
+        else:
+            fields = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+        for required in ("client_id", "client_secret", "code"):
+            if required not in fields:
+                self.oauth_violations.append(f"access_token: {required} is required")
+        if headers.get("accept") != "application/json":
+            self.oauth_violations.append("access_token: ask for JSON (Accept)")
+        client = fields.get("client_id", "")
+        if self.oauth_apps.get(client, ("",))[0] != fields.get("client_secret") or not client:
+            return 200, {}, _oauth_error("incorrect_client_credentials")
+        found = self.oauth_codes.pop(fields.get("code", ""), None)  # a code is used once
+        if found is None or found[0] != client:
+            return 200, {}, _oauth_error("bad_verification_code")
+        if "redirect_uri" in fields and fields["redirect_uri"] != found[2]:
+            return 200, {}, _oauth_error("redirect_uri_mismatch")
+        token = f"ghu_fake{self.new_id()}"
+        self.user_tokens[token] = found[1]
+        return 200, {}, {"access_token": token, "token_type": "bearer", "scope": ""}
+
+    def _user(self, **_: Any):
+        login = self.user_tokens.get(self._caller.authorization.partition(" ")[2])
+        if login is None:
+            return 403, {}, {"message": "Resource not accessible by integration"}
+        return 200, {}, {"login": login, "id": abs(hash(login)) % 10**7, "type": "User"}
+
+    def _repository(self, owner: str, repo: str, **_: Any):
+        name = f"{owner}/{repo}"
+        login = self.user_tokens.get(self._caller.authorization.partition(" ")[2])
+        role = (self.permissions.get((name, login or "")) or {}).get("role_name", "none")
+        rank = ("none", "read", "triage", "write", "maintain", "admin").index(role)
+        if login is None or rank == 0:
+            return 404, {}, {"message": "Not Found"}  # private: GitHub hides it
+        flags = {"pull": rank >= 1, "triage": rank >= 2, "push": rank >= 3,
+                 "maintain": rank >= 4, "admin": rank >= 5}  # fmt: skip
+        return 200, {}, {"id": self.new_id(), "name": repo, "full_name": name,
+                         "private": True, "permissions": flags}  # fmt: skip
+
     def _minimize(self, node_id: str) -> tuple[int, dict[str, str], Any]:
         self.minimized.append(node_id)
         return 200, {}, {"data": {"minimizeComment": {"minimizedComment": {"isMinimized": True}}}}
 
 
 API_VERSION = "2022-11-28"  # the REST API version the description documents
+
+
+OAUTH_ERRORS_DOC = (
+    "https://docs.github.com/apps/oauth-apps/maintaining-oauth-apps/"
+    "troubleshooting-oauth-app-access-token-request-errors"
+)
+
+
+def _oauth_error(code: str) -> dict[str, str]:
+    """GitHub answers a refused exchange with 200 and these fields."""
+    return {
+        "error": code,
+        "error_description": code.replace("_", " "),
+        "error_uri": f"{OAUTH_ERRORS_DOC}#{code.replace('_', '-')}",
+    }
 
 
 def _header_problems(method: str, path: str, headers: dict[str, str]) -> list[str]:
@@ -283,6 +398,8 @@ ROUTES = [
     (_REPO + r"/statuses/([^/]+)", "POST", FakeGitHub._status),
     (_REPO + r"/check-runs", "POST", FakeGitHub._check_run),
     (_REPO + r"/collaborators/([^/]+)/permission", "GET", FakeGitHub._permission),
+    (r"/user", "GET", FakeGitHub._user),
+    (_REPO, "GET", FakeGitHub._repository),
 ]
 
 

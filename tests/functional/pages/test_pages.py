@@ -1,0 +1,204 @@
+"""The pages through the Chalice app: sign-in through the fake GitHub, what each user sees,
+CSRF on every action, escaping of hostile repository content."""
+
+from __future__ import annotations
+
+import time
+
+from chalicelib.locks.lease import Claimant, Lease, LockKey
+from chalicelib.runs.model import Run, RunStatus
+from chalicelib.services import Services
+from tests.functional.conftest import Controller
+from tests.functional.github.fake_github import FakeGitHub
+
+from .conftest import HIDDEN, READABLE, Browser
+
+HOSTILE = '<script>alert("x")</script>&<img src=x onerror=alert(1)>'
+
+
+def seed(services: Services, sha: str = "b" * 40) -> None:
+    store = services.store
+    store.create(Run(id="run-open", repo=READABLE, pipeline="terraform-plan", sha="a" * 40,
+                     branch=f"feature/{HOSTILE}", pr=7, reason=HOSTILE,
+                     created_at="2026-11-20T10:00:00.000Z"))  # fmt: skip
+    store.create(Run(id="run-failed", repo=READABLE, pipeline="terraform-plan", sha=sha,
+                     branch="main", created_at="2026-11-21T10:00:00.000Z"))  # fmt: skip
+    store.transition("run-failed", RunStatus.DISPATCHED, backend="recording", runner_ref="r-1")
+    store.transition(
+        "run-failed",
+        RunStatus.FAILED,
+        error=HOSTILE,
+        steps=[{"name": HOSTILE[:20], "status": "failed", "seconds": 75, "reason": HOSTILE}],
+    )
+    store.create(Run(id="run-secret", repo=HIDDEN, pipeline="terraform-plan", sha="c" * 40,
+                     branch="secret-branch", created_at="2026-11-22T10:00:00.000Z"))  # fmt: skip
+
+
+def allow(fake: FakeGitHub, login: str, repo: str, role: str) -> None:
+    fake.permissions[(repo, login)] = {"permission": role, "role_name": role}
+
+
+def test_signed_out_visitors_are_sent_to_sign_in_and_the_api_keeps_its_token(
+    browser: Browser,
+) -> None:
+    for path in ("/ui/runs", "/ui/runs/run-open", "/ui/locks", "/ui/costs"):
+        answer = browser.get(path)
+        assert answer.status_code == 303
+        assert answer.headers["Location"].startswith("/ui/login?next=/ui/")
+    assert browser.get("/ui/api/runs/run-open/logs").status_code == 401
+    assert browser.client.http.get("/runs").status_code == 401  # bearer API unchanged
+
+
+def test_github_sign_in_shows_only_readable_repositories(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    seed(pages)
+    allow(fake, "reader", READABLE, "read")
+    landed = browser.sign_in_with_github(fake, "reader")
+    assert landed.status_code == 303 and landed.headers["Location"] == "/ui/runs"
+    for _ in range(3):  # the same session, page after page
+        listing = browser.get("/ui/runs")
+        text = listing.body.decode()
+        assert listing.status_code == 200
+        assert "run-open" in text and "run-failed" in text
+        assert "run-secret" not in text and HIDDEN not in text and "secret-branch" not in text
+    assert browser.get("/ui/runs/run-secret").status_code == 404
+    assert browser.get(f"/ui/runs?repo={HIDDEN}").body.decode().count("run-secret") == 0
+    assert browser.get("/ui/api/runs/run-secret/logs").status_code == 404
+    # GitHub was asked once per repository for all those pages (cached briefly).
+    asked = [r.path for r in fake.requests if r.path.startswith("/repos/")]
+    assert sorted(set(asked)) == sorted(asked) == sorted([f"/repos/{READABLE}", f"/repos/{HIDDEN}"])
+
+
+def test_hostile_repository_content_is_escaped_everywhere(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    seed(pages)
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    for path in ("/ui/runs", "/ui/runs/run-open", "/ui/runs/run-failed"):
+        answer = browser.get(path)
+        text = answer.body.decode()
+        assert answer.status_code == 200
+        assert "<script>alert" not in text and "<img src=x" not in text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in text
+        policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        # The only script is the shipped asset: nothing inline for the policy to allow.
+        assert text.count("<script") == 1 and '<script src="/ui/static/pages.js"' in text
+
+
+def test_actions_need_the_csrf_token_and_write_access(
+    browser: Browser, fake: FakeGitHub, pages: Services, controller: Controller
+) -> None:
+    seed(pages, sha=controller.commit())
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    csrf = browser.csrf()
+    page = browser.get("/ui/runs/run-open").body.decode()
+    assert "/cancel" not in page  # no buttons for a reader
+    assert browser.post("/ui/runs/run-open/cancel", {}).status_code == 403
+    assert browser.post("/ui/runs/run-open/cancel", {"csrf": csrf[:-1] + "x"}).status_code == 403
+    refused = browser.post("/ui/runs/run-open/cancel", {"csrf": csrf})
+    assert refused.status_code == 403 and "write access" in refused.body.decode()
+    assert pages.store.get("run-open").status == RunStatus.QUEUED
+
+    writer = Browser(browser.client)
+    allow(fake, "writer", READABLE, "write")
+    writer.sign_in_with_github(fake, "writer")
+    token = writer.csrf()
+    assert "/cancel" in writer.get("/ui/runs/run-open").body.decode()
+    foreign = {"Origin": "https://evil.example"}
+    assert writer.post("/ui/runs/run-open/cancel", {"csrf": token}, foreign).status_code == 403
+    assert writer.post("/ui/runs/run-open/cancel", {"csrf": csrf}).status_code == 403  # not its own
+    done = writer.post("/ui/runs/run-open/cancel", {"csrf": token})
+    assert done.status_code == 303 and done.headers["Location"] == "/ui/runs/run-open"
+    assert pages.store.get("run-open").status == RunStatus.CANCELLED
+    again = writer.post("/ui/runs/run-open/cancel", {"csrf": token})  # the flow's own rule
+    assert again.status_code == 409
+    retried = writer.post("/ui/runs/run-failed/retry", {"csrf": token})
+    assert retried.status_code == 303, retried.body
+    new_id = retried.headers["Location"].rsplit("/", 1)[1]
+    assert pages.store.get(new_id).retry_of == "run-failed"
+    twice = writer.post("/ui/runs/run-failed/retry", {"csrf": token})
+    assert twice.status_code == 409 and new_id in twice.body.decode()
+
+
+def test_lock_release_needs_write_access(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    key = LockKey(repo=READABLE, directory="infra", workspace="default")
+    now = time.time()
+    holder = Claimant(pr=7, run_id="run-open", since=now)
+    waiter = Claimant(pr=8, run_id="run-waiting", since=now)
+
+    def hold(lease: Lease, next_token: object) -> tuple[Lease, None]:
+        changed = lease.model_copy(
+            update={"holder": holder, "expires_at": now + 3600, "fencing_token": 1,
+                    "waiters": [waiter]}
+        )  # fmt: skip
+        return changed, None
+
+    pages.lock_store.change(key, hold)
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    listing = browser.get("/ui/locks").body.decode()
+    assert "PR #7" in listing and "PR #8" in listing and "/release\"" not in listing
+    csrf = browser.csrf()
+    refused = browser.post(f"/ui/locks/{key.id}/release", {"csrf": csrf})
+    assert refused.status_code == 403
+    assert pages.locks.find(READABLE)[0].holder is not None
+
+    stranger = Browser(browser.client)
+    stranger.sign_in_with_github(fake, "stranger")  # no access at all: sees no lock
+    assert "PR #7" not in stranger.get("/ui/locks").body.decode()
+
+    writer = Browser(browser.client)
+    allow(fake, "writer", READABLE, "write")
+    writer.sign_in_with_github(fake, "writer")
+    assert "/release\"" in writer.get("/ui/locks").body.decode()
+    released = writer.post(f"/ui/locks/{key.id}/release", {"csrf": writer.csrf()})
+    assert released.status_code == 303
+    after = pages.locks.find(READABLE)[0]
+    assert after.holder is None or after.holder.pr != 7  # PR 7 no longer holds it
+
+
+def test_forged_or_replayed_sign_ins_are_refused(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    browser.cookies["maestro_session"] = browser.cookies["maestro_session"][:-4] + "AAA="
+    assert browser.get("/ui/runs").status_code == 303  # back to sign-in
+    # A callback with a state this browser never got is refused.
+    other = Browser(browser.client)
+    other.get("/ui/login")
+    assert other.get("/ui/oauth/callback?code=code1&state=" + "x" * 43).status_code == 403
+    # The login form needs the state of its own pending cookie (login CSRF).
+    assert other.post("/ui/login", {"state": "y" * 43, "via": "github"}).status_code == 403
+    # GitHub refusing a code (used twice, or made up) is a failed sign-in, not a session.
+    page = other.get("/ui/login").body.decode()
+    state = page.split('name="state" value="')[1].split('"')[0]
+    failed = other.get(f"/ui/oauth/callback?code=made-up&state={state}")
+    assert failed.status_code == 401 and "maestro_session" not in other.cookies
+
+
+def test_local_mode_signs_in_with_the_api_token(browser: Browser, pages: Services) -> None:
+    page = browser.get("/ui/login").body.decode()
+    state = page.split('name="state" value="')[1].split('"')[0]
+    wrong = browser.post("/ui/login", {"state": state, "via": "token", "token": "nope"})
+    assert wrong.status_code == 401
+    right = browser.post("/ui/login", {"state": state, "via": "token", "token": "test-token"})
+    assert right.status_code == 303
+    assert browser.get("/ui/runs").status_code == 200
+    out = browser.post("/ui/logout", {"csrf": browser.csrf()})
+    assert out.status_code == 303 and "maestro_session" not in browser.cookies
+    assert browser.get("/ui/runs").status_code == 303
+
+
+def test_static_assets_are_only_the_shipped_ones(browser: Browser) -> None:
+    script = browser.get("/ui/static/pages.js")
+    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert browser.get("/ui/static/pages.css").status_code == 200
+    for name in ("..%2F__init__.py", "session.py", ".hidden.js", "missing.css"):
+        assert browser.get(f"/ui/static/{name}").status_code == 404
