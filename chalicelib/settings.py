@@ -41,6 +41,15 @@ class Settings(BaseModel):
     ecs_subnets: list[str] = Field(default_factory=list)
     ecs_security_groups: list[str] = Field(default_factory=list)
     ssm_instance_ids: list[str] = Field(default_factory=list)
+    # The runners' two AWS identities (docs/security.md): the start call names one per run;
+    # empty leaves the project's or task definition's own role (the plan identity).
+    runner_plan_role_arn: str = ""
+    runner_apply_role_arn: str = ""
+    # The managed stacks' S3 state backend (terraform/bootstrap's outputs); empty bucket:
+    # jobs pass no -backend-config. Region empty: the controller's.
+    state_bucket: str = ""
+    state_lock_table: str = ""
+    state_region: str = ""
     # GitHub: an App (id, installation, private key secret) or a token secret
     github_api_url: str = "https://api.github.com"
     github_status_mode: str = "status"  # "status" or "check-run"
@@ -99,6 +108,11 @@ _VARIABLES = {
     "ecs_subnets": "MAESTRO_ECS_SUBNETS",
     "ecs_security_groups": "MAESTRO_ECS_SECURITY_GROUPS",
     "ssm_instance_ids": "MAESTRO_SSM_INSTANCE_IDS",
+    "runner_plan_role_arn": "MAESTRO_RUNNER_PLAN_ROLE_ARN",
+    "runner_apply_role_arn": "MAESTRO_RUNNER_APPLY_ROLE_ARN",
+    "state_bucket": "MAESTRO_STATE_BUCKET",
+    "state_lock_table": "MAESTRO_STATE_LOCK_TABLE",
+    "state_region": "MAESTRO_STATE_REGION",
     "github_api_url": "MAESTRO_GITHUB_API_URL",
     "github_status_mode": "MAESTRO_GITHUB_STATUS_MODE",
     "github_app_id": "MAESTRO_GITHUB_APP_ID",

@@ -79,8 +79,12 @@ class Terraform:
     def validate(self) -> Completed:
         return self._run("validate", "-no-color")
 
-    def plan(self, out: Path, variables: Mapping[str, str] | None = None) -> PlanOutcome:
+    def plan(
+        self, out: Path, variables: Mapping[str, str] | None = None, lock: bool = True
+    ) -> PlanOutcome:
         args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={out}"]
+        if not lock:
+            args.append("-lock=false")
         args += [f"-var={k}={v}" for k, v in (variables or {}).items()]
         done = self._run(*args)
         return PlanOutcome(done.returncode, done.returncode == 2, done)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.backends.base import DispatchError, RunnerRef, RunnerState
-from chalicelib.jobs import RUNNER_COMMAND, JobSpec, job_env
+from chalicelib.backends.codebuild import role_for, runner_roles
+from chalicelib.jobs import RUNNER_COMMAND, JobSpec, RunnerIdentity, job_env
 from chalicelib.settings import Settings
 
 _RUNNING = {"RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING"}
@@ -19,8 +20,17 @@ def build_run_task_kwargs(
     subnets: list[str],
     security_groups: list[str],
     container: str = "runner",
+    roles: dict[RunnerIdentity, str] | None = None,
 ) -> dict[str, Any]:
     environment = [{"name": k, "value": v} for k, v in job_env(job).items()]
+    overrides: dict[str, Any] = {
+        "containerOverrides": [
+            {"name": container, "command": list(RUNNER_COMMAND), "environment": environment}
+        ]
+    }
+    role = role_for(job, roles or {})
+    if role:
+        overrides["taskRoleArn"] = role
     return {
         "cluster": cluster,
         "taskDefinition": task_definition,
@@ -33,11 +43,7 @@ def build_run_task_kwargs(
                 "assignPublicIp": "DISABLED",
             }
         },
-        "overrides": {
-            "containerOverrides": [
-                {"name": container, "command": list(RUNNER_COMMAND), "environment": environment}
-            ]
-        },
+        "overrides": overrides,
         "startedBy": f"maestrops/{job.run_id}"[:128],
         "tags": [{"key": "maestrops:run-id", "value": job.run_id}],
         "propagateTags": "TASK_DEFINITION",
@@ -72,7 +78,9 @@ class EcsBackend:
         security_groups: list[str],
         container: str = "runner",
         client=None,
+        roles: dict[RunnerIdentity, str] | None = None,
     ) -> None:
+        self.roles: dict[RunnerIdentity, str] = roles or {}
         self.cluster = cluster
         self.task_definition = task_definition
         self.subnets = subnets
@@ -87,6 +95,7 @@ class EcsBackend:
             settings.ecs_task_definition,
             settings.ecs_subnets,
             settings.ecs_security_groups,
+            roles=runner_roles(settings),
         )
 
     @property
@@ -102,7 +111,7 @@ class EcsBackend:
 
         kwargs = build_run_task_kwargs(
             job, self.cluster, self.task_definition, self.subnets, self.security_groups,
-            self.container,
+            self.container, self.roles,
         )  # fmt: skip
         try:
             response = self.client.run_task(**kwargs)

@@ -80,11 +80,42 @@ class PipelineSettings(_Strict):
     timeout_minutes: int = Field(default=60, ge=1, le=480)
 
 
+# A state object key below the repository's prefix in the state bucket: S3-safe characters,
+# relative, no empty or dot segments, at most 512 bytes (well under S3's 1024 with the prefix).
+STATE_KEY = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$")
+MAX_STATE_KEY = 512
+
+
+def state_key(value: str) -> str:
+    """A ``.gitops.yml`` state key: the runner puts it under ``stacks/<owner>/<name>/``, so
+    a repository can name its own state objects, never another's nor the controller's.
+
+    >>> state_key("prod/network.tfstate")
+    'prod/network.tfstate'
+    """
+    if len(value.encode()) > MAX_STATE_KEY:
+        raise ValueError(f"must be at most {MAX_STATE_KEY} bytes")
+    if not STATE_KEY.fullmatch(value):
+        raise ValueError(
+            "must be a relative key of letters, digits, '_', '-', '.' and '/' "
+            "with no empty segment and no segment starting with '.'"
+        )
+    return value
+
+
+class TerraformBackendSettings(_Strict):
+    """The S3 backend of the Terraform directory in AWS mode. Bucket, region and lock table
+    are the controller's (terraform/bootstrap); a repository may only choose its key."""
+
+    key: Annotated[str, AfterValidator(state_key)] | None = None  # None: <dir>/<workspace>
+
+
 class TerraformSettings(_Strict):
     dir: RepoPath = "terraform/infra"
     workspace: WorkspaceName = "default"
     feature_branch: str = "infra_features"
     main_branch: str = "infra_main"
+    backend: TerraformBackendSettings = Field(default_factory=TerraformBackendSettings)
 
 
 class ImageSettings(_Strict):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
 from chalicelib.pipelines.config import GitOpsConfig
+from chalicelib.pipelines.identity import runner_identity
+from chalicelib.pipelines.state import s3_backend_config
 from chalicelib.pipelines.steps import steps_for, working_dir_for
 from chalicelib.runs.model import Run
 from chalicelib.settings import Settings
@@ -24,6 +26,7 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
         steps = [_local_playbook(step, settings.local_data_dir) for step in steps]
     else:
         steps = [_ssm_playbook(step, settings) for step in steps]
+        steps = [_aws_terraform(step, run, config, settings) for step in steps]
     return JobSpec(
         run_id=run.id,
         pipeline=pipeline,
@@ -41,7 +44,28 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
         backend=run.backend or settings.runner_backend,
         timeout_minutes=run.timeout_minutes,
         previous_run_id=run.plan_run_id or run.retry_of,
+        identity=runner_identity(
+            run.pipeline, run.branch, run.base_branch, run.from_fork, config.protected_branches()
+        ),
     )
+
+
+def _aws_terraform(step: StepSpec, run: Run, config: GitOpsConfig, settings: Settings) -> StepSpec:
+    """AWS mode: ``init`` gets the controller's S3 backend; ``plan`` takes no state lock.
+
+    A plan only reads the state, and the plan identity may not write the lock table (PR code
+    could delete an apply's lock). Unlocked, a plan may read the state an apply is writing;
+    S3 serves the old or the new object whole, and the apply of that plan refuses it anyway
+    once the serial moved (``runners/steps/terraform.py::stale_reason``).
+    """
+    if step.kind == "terraform_init" and step.params.get("backend", True):
+        backend_config = s3_backend_config(run.repo, config.terraform, settings)
+        if backend_config and "backend_config" not in step.params:
+            params = {**step.params, "backend_config": backend_config}
+            return step.model_copy(update={"params": params})
+    if step.kind == "terraform_plan" and settings.state_bucket:
+        return step.model_copy(update={"params": {**step.params, "lock": False}})
+    return step
 
 
 def _local_playbook(step: StepSpec, data_dir: str) -> StepSpec:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,40 @@ from runners.tools import find_tool
 # Infracost 2.0 removed ``diff`` and changed its JSON; this step speaks v0.10's format "0.2".
 SUPPORTED_CLI = re.compile(r"v0\.10\.\d+")
 SUPPORTED_JSON_VERSION = "0.2"
+ENV_INFRACOST_KEY = "INFRACOST_API_KEY"
+# AWS mode: the name of the secret holding the key, not the key (terraform/controller runner.tf).
+ENV_INFRACOST_SECRET = "MAESTRO_INFRACOST_SECRET"
+
+
+def _read_secret(secret_id: str) -> str:
+    import boto3  # lazy: local mode never reaches here
+
+    return boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+
+
+def infracost_env(
+    env: Mapping[str, str], read_secret: Callable[[str], str] = _read_secret
+) -> tuple[dict[str, str], str | None]:
+    """``INFRACOST_API_KEY`` for the infracost process alone, and why it is missing if so.
+
+    Local mode hands the key in the runner's environment. In AWS the runner's environment
+    carries only the secret's name, and the key is read here, when the cost step starts: the
+    steps before it (Terraform running the repository's code) never had it in any
+    environment. The runner's identity can still read that secret while they run; see
+    docs/security.md.
+    """
+    if env.get(ENV_INFRACOST_KEY):
+        return {ENV_INFRACOST_KEY: env[ENV_INFRACOST_KEY]}, None
+    secret_id = env.get(ENV_INFRACOST_SECRET)
+    if not secret_id:
+        return {}, None
+    try:
+        key = read_secret(secret_id).strip()
+    except Exception as exc:  # any refusal or outage: price with the built-in estimator
+        return {}, f"the Infracost key could not be read ({type(exc).__name__})"
+    if not key:
+        return {}, f"the secret {secret_id} holds no Infracost key"
+    return {ENV_INFRACOST_KEY: key}, None
 
 
 def unavailable_reason(binary: str | None, env: dict[str, str]) -> str | None:
@@ -48,8 +83,10 @@ def diff_args(binary: str, plan_json: Path, base: Path, out: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _run(proc: ProcessRunner, args: list[str], what: str) -> None:
-    done = proc.run(args)
+def _run(
+    proc: ProcessRunner, args: list[str], what: str, env: Mapping[str, str] | None = None
+) -> None:
+    done = proc.run(args, env=env)
     if done.returncode != 0:
         raise StepFailedError(f"infracost {what} exited {done.returncode}", done.returncode)
 
@@ -59,7 +96,10 @@ def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
 
     config = CostConfig.model_validate(step.params.get("policy") or {})
     binary = find_tool("infracost", ctx.env)
-    reason = unavailable_reason(binary, ctx.env)
+    key_env, unreadable = infracost_env(ctx.env) if binary else ({}, None)
+    reason = unavailable_reason(binary, key_env)
+    if reason and unreadable:
+        reason = unreadable
     if config.estimator == "builtin" or (reason and config.estimator == "auto"):
         return builtin_estimate(ctx, config, why=reason or "configured: estimator builtin")
     if reason:
@@ -72,7 +112,7 @@ def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
     if not plan_json:
         raise StepFailedError("no plan JSON: the cost step must follow terraform_plan")
     out = ctx.scratch / "cost.json"
-    _run(proc, breakdown_args(binary, plan_json, out), "breakdown")
+    _run(proc, breakdown_args(binary, plan_json, out), "breakdown", key_env)
     if json.loads(out.read_text()).get("version") != SUPPORTED_JSON_VERSION:
         raise StepFailedError(f"infracost JSON is not version {SUPPORTED_JSON_VERSION}")
     artifacts = {"cost": ctx.store.put_file("cost.json", out)}
@@ -80,7 +120,7 @@ def estimate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
     if step.params.get("base_breakdown"):
         base = ctx.store.get_file(step.params["base_breakdown"], ctx.scratch / "cost-base.json")
         diff = ctx.scratch / "cost-diff.json"
-        _run(proc, diff_args(binary, plan_json, base, diff), "diff")
+        _run(proc, diff_args(binary, plan_json, base, diff), "diff", key_env)
         artifacts["cost_diff"] = ctx.store.put_file("cost-diff.json", diff)
         priced = diff
     from chalicelib.costs import parse_infracost

@@ -113,7 +113,8 @@ def validate(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
 def plan(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     tf = _tf(ctx, proc)
     plan_file = ctx.scratch / "plan.tfplan"
-    outcome = tf.plan(plan_file, step.params.get("variables"))
+    # AWS mode's plans run unlocked: the plan identity may not write the lock table.
+    outcome = tf.plan(plan_file, step.params.get("variables"), lock=step.params.get("lock", True))
     if outcome.exit_code not in (0, 2):
         _check(outcome.completed, "plan")
     shown = tf.show_json(plan_file)

@@ -127,13 +127,31 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # Exactly the two runner identities, which the start call names per run.
   dynamic "statement" {
     for_each = contains(["dispatch_events", "on_runner_event", "api_handler", "sweep_locks"], each.key) ? [1] : []
 
     content {
-      sid       = "PassTheRunnerRoles"
+      sid       = "PassTheRunnerIdentities"
       actions   = ["iam:PassRole"]
-      resources = [aws_iam_role.runner.arn, aws_iam_role.ecs_execution.arn]
+      resources = [aws_iam_role.runner_plan.arn, aws_iam_role.runner_apply.arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "iam:PassedToService"
+        values   = ["codebuild.amazonaws.com", "ecs-tasks.amazonaws.com"]
+      }
+    }
+  }
+
+  # RunTask passes the task definition's execution role (the ECS agent's) as well.
+  dynamic "statement" {
+    for_each = contains(["dispatch_events", "on_runner_event", "api_handler", "sweep_locks"], each.key) ? [1] : []
+
+    content {
+      sid       = "PassTheEcsAgentRole"
+      actions   = ["iam:PassRole"]
+      resources = [aws_iam_role.ecs_execution.arn]
 
       condition {
         test     = "StringEquals"
@@ -212,8 +230,28 @@ resource "aws_iam_role_policy" "lambda" {
 }
 
 # ---- Runners -----------------------------------------------------------------------------
+#
+# Two identities run the users' code (docs/security.md, "AWS identities of the runners"):
+# - runner-plan runs whatever has not been merged: validate, plan, ci-application and any
+#   run of a pull request. It reads the managed stack and its state, writes only run
+#   artifacts and runner events, and reads no controller secret but the Infracost key.
+# - runner-apply runs merged, reviewed code only (apply, ansible-monitoring, cd-application
+#   after the merge): it writes the state and manages the stack.
+# The controller names one per run in the start call (CodeBuild serviceRoleOverride, ECS
+# taskRoleArn; chalicelib/pipelines/identity.py chooses). The project's and the task
+# definition's own role is runner-plan, so a start call that names none gets the lesser one.
 
-data "aws_iam_policy_document" "runner" {
+locals {
+  state_region     = var.state_region != "" ? var.state_region : var.region
+  state_bucket_arn = "arn:${local.partition}:s3:::${var.state_bucket}"
+  # Every managed stack's state lives under stacks/ (chalicelib/pipelines/state.py); the
+  # controller's own state, in the same bucket, stays out of the runners' reach.
+  state_object_arns = "${local.state_bucket_arn}/stacks/*"
+  lock_table_arn    = "arn:${local.partition}:dynamodb:${local.state_region}:${local.account_id}:table/${var.state_lock_table}"
+}
+
+# What both identities need to be a runner at all.
+data "aws_iam_policy_document" "runner_common" {
   statement {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -226,6 +264,8 @@ data "aws_iam_policy_document" "runner" {
     resources = [aws_kms_key.controller.arn]
   }
 
+  # IAM cannot narrow this to the run's own runs/<run_id>/ (CodeBuild and ECS give no per-run
+  # session tag): docs/security.md says what a plan run could overwrite.
   statement {
     sid       = "RunArtifacts"
     actions   = ["s3:GetObject", "s3:PutObject"]
@@ -239,12 +279,6 @@ data "aws_iam_policy_document" "runner" {
   }
 
   statement {
-    sid       = "RunnerSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.secret_arns["registry"], local.secret_arns["infracost-api-key"]]
-  }
-
-  statement {
     sid       = "PullTheRunnerImage"
     actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
     resources = [aws_ecr_repository.runner.arn]
@@ -254,6 +288,185 @@ data "aws_iam_policy_document" "runner" {
     sid       = "EcrLogin"
     actions   = ["ecr:GetAuthorizationToken"]
     resources = ["*"] # justified: GetAuthorizationToken has no resource-level permissions
+  }
+}
+
+# The plan identity: reads, never writes the stack, the state or the lock table.
+data "aws_iam_policy_document" "runner_plan" {
+  # What refreshing terraform/infra reads: read-only calls by name (no Create/Put/Modify).
+  # These Describe and List calls take no resource ARN.
+  statement {
+    sid = "DescribeTheManagedStack"
+    actions = [
+      "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAddressesAttribute",
+      "ec2:DescribeAvailabilityZones", "ec2:DescribeFlowLogs", "ec2:DescribeImages",
+      "ec2:DescribeInstanceCreditSpecifications",
+      "ec2:DescribeInstanceTypes", "ec2:DescribeInstances", "ec2:DescribeInternetGateways",
+      "ec2:DescribeNetworkAcls", "ec2:DescribeNetworkInterfaces", "ec2:DescribePrefixLists",
+      "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroupRules", "ec2:DescribeSecurityGroups",
+      "ec2:DescribeSubnets", "ec2:DescribeTags", "ec2:DescribeVolumes",
+      "ec2:DescribeVpcs", "route53:ListHostedZones", "logs:DescribeLogGroups",
+    ]
+    resources = ["*"] # justified: Describe and List calls have no resource-level permissions
+  }
+
+  statement {
+    sid = "ReadTheManagedStack"
+    actions = [
+      "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource",
+      "route53:GetDNSSEC", "route53:GetChange",
+      "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+      "iam:GetInstanceProfile", "iam:GetPolicy", "iam:GetPolicyVersion",
+      "logs:ListTagsLogGroup", "logs:ListTagsForResource",
+      "ec2:DescribeInstanceAttribute", "ec2:DescribeVpcAttribute",
+    ]
+    resources = [
+      "arn:${local.partition}:ec2:*:${local.account_id}:instance/*",
+      "arn:${local.partition}:ec2:*:${local.account_id}:vpc/*",
+      "arn:${local.partition}:route53:::hostedzone/*",
+      "arn:${local.partition}:route53:::change/*",
+      "arn:${local.partition}:iam::${local.account_id}:role/*",
+      "arn:${local.partition}:iam::${local.account_id}:instance-profile/*",
+      "arn:${local.partition}:iam::*:policy/*",
+      "arn:${local.partition}:logs:*:${local.account_id}:log-group:*",
+    ]
+  }
+
+  dynamic "statement" {
+    for_each = var.state_bucket != "" ? [1] : []
+
+    content {
+      sid       = "ListTheStateBucket"
+      actions   = ["s3:ListBucket"]
+      resources = [local.state_bucket_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.state_bucket != "" ? [1] : []
+
+    content {
+      sid       = "ReadTheState"
+      actions   = ["s3:GetObject"]
+      resources = [local.state_object_arns]
+    }
+  }
+
+  # The S3 backend checks the state's digest in the lock table when it reads; plans run with
+  # -lock=false (chalicelib/pipelines/jobspec.py), so reading is all they need there.
+  dynamic "statement" {
+    for_each = var.state_lock_table != "" ? [1] : []
+
+    content {
+      sid       = "ReadTheStateDigest"
+      actions   = ["dynamodb:GetItem"]
+      resources = [local.lock_table_arn]
+    }
+  }
+
+  # The cost step reads the key itself once Terraform has exited (runners/steps/cost.py).
+  statement {
+    sid       = "InfracostKey"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.secret_arns["infracost-api-key"]]
+  }
+
+  dynamic "statement" {
+    for_each = var.plan_role_arn != "" ? [1] : []
+
+    content {
+      sid       = "AssumeTheManagedAccountPlanRole"
+      actions   = ["sts:AssumeRole"]
+      resources = [var.plan_role_arn]
+    }
+  }
+}
+
+# The apply identity: everything merged code needs to change the stack and its hosts.
+data "aws_iam_policy_document" "runner" {
+  statement {
+    sid       = "RunnerSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [local.secret_arns["registry"], local.secret_arns["infracost-api-key"]]
+  }
+
+  dynamic "statement" {
+    for_each = var.state_bucket != "" ? [1] : []
+
+    content {
+      sid       = "ListTheStateBucket"
+      actions   = ["s3:ListBucket"]
+      resources = [local.state_bucket_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.state_bucket != "" ? [1] : []
+
+    content {
+      sid       = "WriteTheState"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = [local.state_object_arns]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.state_lock_table != "" ? [1] : []
+
+    content {
+      sid       = "LockTheState"
+      actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
+      resources = [local.lock_table_arn]
+    }
+  }
+
+  # Managing terraform/infra in this account, unless a managed-account role is configured:
+  # then the provider assumes that role and the identity holds only sts:AssumeRole on it.
+  dynamic "statement" {
+    for_each = var.apply_role_arn == "" ? [1] : []
+
+    content {
+      sid       = "ManageTheStackNetworkAndHosts"
+      actions   = ["ec2:*", "route53:*"] # justified: the stack's VPC, hosts, addresses and DNS, whose ids exist only once created
+      resources = ["*"]                  # justified: EC2 and Route53 resources get their ids at creation
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.apply_role_arn == "" ? [1] : []
+
+    content {
+      sid = "ManageTheStackLogs"
+      actions = [
+        "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
+        "logs:TagResource", "logs:UntagResource", "logs:TagLogGroup", "logs:UntagLogGroup",
+        "logs:ListTagsLogGroup", "logs:ListTagsForResource", "logs:DescribeLogGroups",
+      ]
+      resources = ["arn:${local.partition}:logs:*:${local.account_id}:log-group:/maestrops/*"]
+    }
+  }
+
+  # The stack's own roles (hosts and flow logs): named <project>-<environment>-*-host and
+  # *-vpc-flow-logs by terraform/infra, never the controller's.
+  dynamic "statement" {
+    for_each = var.apply_role_arn == "" ? [1] : []
+
+    content {
+      sid = "ManageTheStackRoles"
+      actions = [
+        "iam:CreateRole", "iam:DeleteRole", "iam:TagRole", "iam:UntagRole", "iam:UpdateAssumeRolePolicy",
+        "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+        "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:TagInstanceProfile",
+        "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:PassRole",
+        "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+        "iam:GetInstanceProfile", "iam:ListInstanceProfilesForRole",
+      ]
+      resources = [
+        "arn:${local.partition}:iam::${local.account_id}:role/*-host",
+        "arn:${local.partition}:iam::${local.account_id}:role/*-vpc-flow-logs",
+        "arn:${local.partition}:iam::${local.account_id}:instance-profile/*-host",
+      ]
+    }
   }
 
   # Ansible's amazon.aws.aws_ssm connection: a session per host, files through the bucket
@@ -299,22 +512,20 @@ data "aws_iam_policy_document" "runner" {
     }
   }
 
-  # The users' infrastructure lives behind roles the runner assumes; nothing else is granted.
+  # The users' infrastructure in other accounts lives behind roles the runner assumes.
   dynamic "statement" {
-    for_each = length(var.managed_account_role_arns) > 0 ? [1] : []
+    for_each = length(compact(concat([var.apply_role_arn], var.managed_account_role_arns))) > 0 ? [1] : []
 
     content {
       sid       = "AssumeManagedAccountRoles"
       actions   = ["sts:AssumeRole"]
-      resources = var.managed_account_role_arns
+      resources = compact(concat([var.apply_role_arn], var.managed_account_role_arns))
     }
   }
 }
 
-resource "aws_iam_role" "runner" {
-  name        = "${local.name}-runner"
-  description = "MaestrOps runner (CodeBuild project and Fargate task)"
-  assume_role_policy = jsonencode({
+locals {
+  runner_trust_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [{
       Effect    = "Allow"
@@ -323,12 +534,45 @@ resource "aws_iam_role" "runner" {
       Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
     }]
   })
+  runner_policies = {
+    plan  = data.aws_iam_policy_document.runner_plan.json
+    apply = data.aws_iam_policy_document.runner.json
+  }
+}
+
+resource "aws_iam_role" "runner_plan" {
+  name               = "${local.name}-runner-plan"
+  description        = "MaestrOps runner, plan identity: unmerged code; reads the stack and its state"
+  assume_role_policy = local.runner_trust_policy
+}
+
+resource "aws_iam_role" "runner_apply" {
+  name               = "${local.name}-runner-apply"
+  description        = "MaestrOps runner, apply identity: merged, reviewed code; writes the state and the stack"
+  assume_role_policy = local.runner_trust_policy
+}
+
+locals {
+  runner_roles = {
+    plan  = aws_iam_role.runner_plan
+    apply = aws_iam_role.runner_apply
+  }
+}
+
+resource "aws_iam_role_policy" "runner_common" {
+  for_each = local.runner_roles
+
+  name   = "runner"
+  role   = each.value.id
+  policy = data.aws_iam_policy_document.runner_common.json
 }
 
 resource "aws_iam_role_policy" "runner" {
+  for_each = local.runner_roles
+
   name   = "least-privilege"
-  role   = aws_iam_role.runner.id
-  policy = data.aws_iam_policy_document.runner.json
+  role   = each.value.id
+  policy = local.runner_policies[each.key]
 }
 
 data "aws_iam_policy_document" "ecs_execution" {
@@ -356,12 +600,6 @@ data "aws_iam_policy_document" "ecs_execution" {
     resources = [aws_kms_key.controller.arn]
   }
 
-  # The agent injects INFRACOST_API_KEY into the container (task definition `secrets`).
-  statement {
-    sid       = "InjectRunnerSecrets"
-    actions   = ["secretsmanager:GetSecretValue"]
-    resources = [local.secret_arns["infracost-api-key"]]
-  }
 }
 
 resource "aws_iam_role" "ecs_execution" {

@@ -24,6 +24,11 @@ locals {
     MAESTRO_ECS_SUBNETS               = join(",", var.runner_subnet_ids)
     MAESTRO_ECS_SECURITY_GROUPS       = join(",", aws_security_group.runner[*].id)
     MAESTRO_SSM_INSTANCE_IDS          = join(",", var.ssm_runner_instance_ids)
+    MAESTRO_RUNNER_PLAN_ROLE_ARN      = aws_iam_role.runner_plan.arn
+    MAESTRO_RUNNER_APPLY_ROLE_ARN     = aws_iam_role.runner_apply.arn
+    MAESTRO_STATE_BUCKET              = var.state_bucket
+    MAESTRO_STATE_LOCK_TABLE          = var.state_lock_table
+    MAESTRO_STATE_REGION              = local.state_region
     POWERTOOLS_SERVICE_NAME           = var.app_name
     POWERTOOLS_METRICS_NAMESPACE      = module.metrics.namespace
   }
@@ -81,4 +86,9 @@ output "dashboard_name" {
 output "lambda_function_names" {
   description = "Names Chalice gives the functions; the alarms and the event wiring use them."
   value       = local.lambda_names
+}
+
+output "runner_role_arns" {
+  description = "The runners' two identities (docs/security.md): `plan` for unmerged code, `apply` for merged, reviewed runs."
+  value       = { for k, r in local.runner_roles : k => r.arn }
 }

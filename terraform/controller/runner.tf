@@ -5,11 +5,16 @@ locals {
   runner_image = "${aws_ecr_repository.runner.repository_url}:${var.runner_image_tag}"
   ecs_enabled  = var.runner_vpc_id != "" && length(var.runner_subnet_ids) > 0
 
-  runner_environment = {
-    MAESTRO_ARTIFACTS_BUCKET = aws_s3_bucket.artifacts.bucket
-    MAESTRO_EVENT_BUS        = local.event_bus_name
-    AWS_DEFAULT_REGION       = var.region
-  }
+  # Names only, never a secret's value: the cost step reads the Infracost key itself once
+  # Terraform has exited (runners/steps/cost.py), so no step before it ever holds it.
+  runner_environment = merge(
+    {
+      MAESTRO_ARTIFACTS_BUCKET = aws_s3_bucket.artifacts.bucket
+      MAESTRO_EVENT_BUS        = local.event_bus_name
+      AWS_DEFAULT_REGION       = var.region
+    },
+    var.infracost_enabled ? { MAESTRO_INFRACOST_SECRET = aws_secretsmanager_secret.this["infracost-api-key"].name } : {},
+  )
 }
 
 resource "aws_cloudwatch_log_group" "runner" {
@@ -19,9 +24,10 @@ resource "aws_cloudwatch_log_group" "runner" {
 }
 
 resource "aws_codebuild_project" "runner" {
-  name          = "${local.name}-runner"
-  description   = "MaestrOps runner: executes one job (JobSpec in MAESTRO_JOB)"
-  service_role  = aws_iam_role.runner.arn
+  name        = "${local.name}-runner"
+  description = "MaestrOps runner: executes one job (JobSpec in MAESTRO_JOB)"
+  # The plan identity; StartBuild names the apply identity for merged runs (serviceRoleOverride).
+  service_role  = aws_iam_role.runner_plan.arn
   build_timeout = var.runner_timeout_minutes
   # Jobs are queued by the controller; a build that waits longer than this is reaped anyway.
   queued_timeout = 60
@@ -45,17 +51,6 @@ resource "aws_codebuild_project" "runner" {
       content {
         name  = environment_variable.key
         value = environment_variable.value
-      }
-    }
-
-    # CodeBuild resolves the secret when the build starts; the value never enters the job.
-    dynamic "environment_variable" {
-      for_each = var.infracost_enabled ? [1] : []
-
-      content {
-        name  = "INFRACOST_API_KEY"
-        type  = "SECRETS_MANAGER"
-        value = aws_secretsmanager_secret.this["infracost-api-key"].arn
       }
     }
   }
@@ -104,7 +99,8 @@ resource "aws_ecs_task_definition" "runner" {
   cpu                      = var.ecs_task_cpu
   memory                   = var.ecs_task_memory
   execution_role_arn       = aws_iam_role.ecs_execution.arn
-  task_role_arn            = aws_iam_role.runner.arn
+  # The plan identity; RunTask names the apply identity for merged runs (overrides.taskRoleArn).
+  task_role_arn = aws_iam_role.runner_plan.arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -120,9 +116,6 @@ resource "aws_ecs_task_definition" "runner" {
     command                = ["python", "-m", "runners", "run", "--job", "env"]
     readonlyRootFilesystem = false # Terraform and Ansible write their working trees
     environment            = [for k, v in local.runner_environment : { name = k, value = v }]
-    secrets = var.infracost_enabled ? [
-      { name = "INFRACOST_API_KEY", valueFrom = aws_secretsmanager_secret.this["infracost-api-key"].arn },
-    ] : []
     logConfiguration = {
       logDriver = "awslogs"
       options = {

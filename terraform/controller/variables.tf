@@ -178,9 +178,64 @@ variable "runner_subnet_ids" {
 }
 
 variable "managed_account_role_arns" {
-  description = "IAM roles (in the managed account or accounts) that the runners assume to plan and apply the users' Terraform. Empty: the runners can only read their artifacts."
+  description = "More IAM roles (in other accounts) that the apply identity may assume for merged runs. The plan identity never gets these: use plan_role_arn."
   type        = list(string)
   default     = []
+}
+
+variable "plan_role_arn" {
+  description = "Read-only role in the managed account that the plan identity assumes (terraform/infra's assume_role_arn for plans). Empty: the plan identity reads this account directly."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.plan_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.plan_role_arn))
+    error_message = "The plan_role_arn must be an IAM role ARN, or empty."
+  }
+}
+
+variable "apply_role_arn" {
+  description = "Role in the managed account that the apply identity assumes to change the stack. Empty: the apply identity manages terraform/infra in this account directly."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.apply_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.apply_role_arn))
+    error_message = "The apply_role_arn must be an IAM role ARN, or empty."
+  }
+}
+
+variable "state_bucket" {
+  description = "State bucket of the managed stacks: terraform/bootstrap's `state_bucket` output. Runners get -backend-config for it; empty: none, and the runner identities get no state rights."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.state_bucket == "" || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket))
+    error_message = "The state_bucket must be an S3 bucket name, or empty."
+  }
+}
+
+variable "state_lock_table" {
+  description = "Lock table of the managed stacks' state: terraform/bootstrap's `lock_table` output."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.state_lock_table == "" || can(regex("^[A-Za-z0-9_.-]{3,255}$", var.state_lock_table))
+    error_message = "The state_lock_table must be a DynamoDB table name, or empty."
+  }
+}
+
+variable "state_region" {
+  description = "Region of the state bucket and lock table (terraform/bootstrap's `region` output); empty: the controller's region."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.state_region == "" || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.state_region))
+    error_message = "The state_region must be an AWS region name, or empty."
+  }
 }
 
 variable "alarm_email" {
