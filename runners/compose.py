@@ -13,13 +13,22 @@ COMPOSE_SCHEMA = "vendor.compose-spec"  # check-jsonschema's built-in compose sc
 
 
 def split_image(image: str) -> tuple[str, str | None]:
-    """``registry:5000/team/app:tag`` -> (``registry:5000/team/app``, ``tag``); digests kept."""
-    if "@" in image:
-        return image, None
+    """``registry:5000/team/app:tag@sha256:…`` -> (``registry:5000/team/app``, ``tag``).
+
+    >>> split_image("localhost:5000/team/app@sha256:" + "0" * 64)
+    ('localhost:5000/team/app', None)
+    """
+    image = image.partition("@")[0]
     name, sep, tag = image.rpartition(":")
     if sep and "/" not in tag:
         return name, tag
     return image, None
+
+
+def new_reference(repository: str, wanted: str) -> str:
+    """A tag keeps the service's repository; a full reference (it has a ``/`` or a digest,
+    which a tag never has) replaces it, registry prefix and digest included."""
+    return wanted if "/" in wanted or "@" in wanted else f"{repository}:{wanted}"
 
 
 def _matches(repository: str, wanted: str) -> bool:
@@ -28,7 +37,8 @@ def _matches(repository: str, wanted: str) -> bool:
 
 
 def rewrite_image_tags(text: str, images: dict[str, str]) -> tuple[str, list[str]]:
-    """Set ``tag`` on every service whose image repository is in ``images`` (repo -> tag).
+    """Point every service whose image repository is in ``images`` (repo -> tag or full
+    reference) at the new image.
 
     Returns the new text and the services changed. Comments, key order and quoting stay.
     """
@@ -51,7 +61,7 @@ def rewrite_image_tags(text: str, images: dict[str, str]) -> tuple[str, list[str
         for wanted, tag in images.items():
             if _matches(repository, wanted):
                 # type(image) keeps the scalar's quoting style (plain, '...' or "...").
-                service["image"] = type(image)(f"{repository}:{tag}")
+                service["image"] = type(image)(new_reference(repository, tag))
                 changed.append(name)
     if not changed:
         return text, changed

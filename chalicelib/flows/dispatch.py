@@ -7,6 +7,8 @@ the first pass left undone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib import metric_names
 from chalicelib.backends.base import DispatchError
 from chalicelib.backends.registry import BackendRegistry
@@ -19,6 +21,7 @@ from chalicelib.locks.gate import Fence, LockGate, Promotion
 from chalicelib.locks.lease import LockKey
 from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
+from chalicelib.pipelines.git_access import git_permissions
 from chalicelib.pipelines.jobspec import build_job
 from chalicelib.pipelines.routing import (
     PipelineRequest,
@@ -36,6 +39,8 @@ from chalicelib.settings import Settings
 ACTIVE = (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING)
 CONFIG_PIPELINE = "gitops-config"
 CONFIG_CACHE_SIZE = 256
+# (repo, permissions) -> a token for that repository alone, or None when none can be scoped.
+RunnerTokens = Callable[[str, dict[str, str]], str | None]
 
 
 class Dispatcher:
@@ -48,6 +53,7 @@ class Dispatcher:
         endings: RunEndings,
         backends: BackendRegistry,
         locks: LockGate | None = None,
+        runner_tokens: RunnerTokens | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -57,6 +63,8 @@ class Dispatcher:
         self._backends = backends
         self._configs: dict[tuple[str, str], GitOpsConfig] = {}
         self.locks = locks  # workspace leases (chalicelib/locks); None: no locking
+        # Mints each job's repository-scoped Git token; None: jobs carry none (local mode).
+        self._runner_tokens = runner_tokens
 
     def process(self, trigger: Trigger) -> list[Run]:
         """Route a push or pull-request ``trigger`` and start what it asks for.
@@ -302,9 +310,11 @@ class Dispatcher:
         try:
             job = build_job(run, config, self._settings, self._clone_url(run.repo, clone_url))
             job.parameters.update(fence.parameters)
+            if self._runner_tokens is not None and job.clone_url.startswith("https://"):
+                job.git_token = self._runner_tokens(run.repo, git_permissions(run))
             backend = self._backends.get(run.backend)
             ref = backend.start(job)
-        except (DispatchError, OSError, ValueError) as exc:
+        except (DispatchError, GitHostError, OSError, ValueError) as exc:
             return self._fail(run, f"dispatch failed: {exc}")
         try:
             run = self._store.transition(

@@ -82,6 +82,16 @@ class GitHub:
         self.status_mode = status_mode
         self._graphql_path = graphql_url or "/graphql"
 
+    # -- runner credentials --------------------------------------------------------------
+    def runner_token(self, repo: str, permissions: dict[str, str]) -> str | None:
+        """An installation token for ``repo`` alone with ``permissions``; None without an
+        App (a personal token cannot be narrowed, so runners get none)."""
+        from chalicelib.githost.github_auth import AppAuth
+
+        if not isinstance(self.http.auth, AppAuth):
+            return None
+        return self.http.auth.repository_token(self.http, repo.partition("/")[2], permissions)
+
     # -- files ---------------------------------------------------------------------------
     def read_file(self, repo: str, path: str, sha: str) -> str | None:
         base = _split_repo(repo)

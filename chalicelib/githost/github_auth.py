@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from chalicelib.githost.base import GitHostError
 from chalicelib.githost.http import Auth, GitHubHttp
 from chalicelib.settings import Settings
@@ -27,6 +29,19 @@ TOKEN_REFRESH_MARGIN = 300.0
 
 class GitHubAuthError(GitHostError):
     """The credentials are missing or GitHub refused them."""
+
+
+class _Named(BaseModel):
+    name: str
+
+
+class ScopedToken(BaseModel):
+    """GitHub's answer to a scoped installation token request (the fields we rely on)."""
+
+    token: str = Field(min_length=1)
+    expires_at: str
+    permissions: dict[str, str]
+    repositories: list[_Named]
 
 
 @dataclass
@@ -77,6 +92,35 @@ class AppAuth:
 
     def invalidate(self) -> None:
         self._token = None
+
+    def repository_token(
+        self, http: GitHubHttp, repo_name: str, permissions: dict[str, str]
+    ) -> str:
+        """A fresh token for one repository of the installation, with only ``permissions``.
+
+        For a runner: never cached nor shared with the controller's own token. GitHub's
+        answer is checked, so a token wider than asked for never reaches a runner.
+        """
+        app_jwt = make_app_jwt(self.app_id, self.load_private_key(), self.clock())
+        response = http.request(
+            "POST",
+            f"/app/installations/{self.installation_id}/access_tokens",
+            json={"repositories": [repo_name], "permissions": permissions},
+            authorization=f"Bearer {app_jwt}",
+        )
+        try:
+            granted = ScopedToken.model_validate_json(response.data)
+        except ValidationError as exc:
+            raise GitHubAuthError(
+                f"GitHub's installation token answer is malformed: {exc}"
+            ) from None
+        wider = {k: v for k, v in granted.permissions.items() if permissions.get(k) != v}
+        names = [r.name for r in granted.repositories]
+        if wider or names != [repo_name]:
+            raise GitHubAuthError(
+                f"GitHub granted more than asked for: permissions {wider}, repositories {names}"
+            )
+        return granted.token
 
     def _fetch(self, http: GitHubHttp) -> tuple[str, float]:
         app_jwt = make_app_jwt(self.app_id, self.load_private_key(), self.clock())

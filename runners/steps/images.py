@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
-import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,9 @@ from runners.compose import rewrite_image_tags, validate_compose
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError, StepSkippedError
 from runners.process import ProcessRunner
+from runners.registry import auth_file, credentials, is_loopback, registry_host
 from runners.tools import find_tool
-from runners.workspace import auth_env, inside
+from runners.workspace import git_credentials, inside
 
 
 def image_tag(run_number: int, sha: str) -> str:
@@ -44,65 +44,62 @@ def _builder(ctx: RunContext, proc: ProcessRunner) -> list[str]:
     return base
 
 
-def _authfile(ctx: RunContext, registry: str, secret_id: str | None) -> list[str]:
-    """Registry credentials from Secrets Manager as an auth file (mode 600), never in argv."""
-    if not secret_id:
-        return []
-    import boto3  # lazy: local registries need no credentials
-
-    secret = json.loads(
-        boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    )
-    auth = base64.b64encode(f"{secret['username']}:{secret['password']}".encode()).decode()
-    path = ctx.scratch / "auth.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"auths": {registry: {"auth": auth}}}, handle)
-    return ["--authfile", str(path)]
-
-
 def build(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     params = step.params
     registry = _setting(ctx, params, "registry", "MAESTRO_REGISTRY")
     if not registry:
-        raise StepFailedError("no registry: set params.registry, job parameter or MAESTRO_REGISTRY")
+        raise StepFailedError("no registry: set MAESTRO_REGISTRY on the controller or the runner")
+    host = registry_host(registry)
     # A registry on loopback (local mode's docker-registry) speaks plain HTTP.
-    loopback = registry.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
-    tls = "--tls-verify=" + ("true" if params.get("tls_verify", not loopback) else "false")
+    tls = "--tls-verify=" + ("true" if params.get("tls_verify", not is_loopback(host)) else "false")
     base = _builder(ctx, proc)
-    auth = _authfile(ctx, registry, params.get("registry_secret"))
+    login = credentials(host, _setting(ctx, params, "registry_secret", "MAESTRO_REGISTRY_SECRET"))
     tag = image_tag(ctx.job.run_number, ctx.job.sha)
     pushed: dict[str, str] = {}
-    for image in params["images"]:
-        ref = f"{registry}/{image['name']}:{tag}"
-        context = inside(ctx.repo_dir, image.get("context", "."), "images[].context")
-        dockerfile = inside(
-            ctx.repo_dir,
-            Path(image.get("context", ".")) / image.get("dockerfile", "Dockerfile"),
-            "images[].dockerfile",
-        )
-        bud = [
-            *base,
-            "bud",
-            "--isolation",
-            "chroot",
-            "-f",
-            str(dockerfile),
-            "-t",
-            ref,
-            str(context),
-        ]
-        push = [*base, "push", tls, *auth, ref, f"docker://{ref}"]
-        for args, what in ((bud, "build"), (push, "push")):
-            done = proc.run(args)
-            if done.returncode != 0:
-                raise StepFailedError(f"{what} of {ref} exited {done.returncode}", done.returncode)
-        pushed[image["name"]] = ref
+    with auth_file(ctx.scratch / "credentials", host, login) as auth:
+        for image in params["images"]:
+            pushed[image["name"]] = _build_and_push(
+                ctx, proc, base, tls, auth, image, registry, tag
+            )
     ctx.outputs["images"] = pushed
     ctx.outputs["image_tag"] = tag
     path = ctx.scratch / "images.json"
     path.write_text(json.dumps(pushed, indent=2))
     return StepOutcome(artifacts={"images": ctx.store.put_file("images.json", path)})
+
+
+def _build_and_push(
+    ctx: RunContext,
+    proc: ProcessRunner,
+    base: list[str],
+    tls: str,
+    auth: list[str],
+    image: dict[str, str],
+    registry: str,
+    tag: str,
+) -> str:
+    """Build and push one image; returns ``registry/name:tag@digest``, the digest pushed."""
+    ref = f"{registry}/{image['name']}:{tag}"
+    context = inside(ctx.repo_dir, image.get("context", "."), "images[].context")
+    dockerfile = inside(
+        ctx.repo_dir,
+        Path(image.get("context", ".")) / image.get("dockerfile", "Dockerfile"),
+        "images[].dockerfile",
+    )
+    digest_file = ctx.scratch / f"digest-{image['name'].replace('/', '_')}"
+    bud = [*base, "bud", "--isolation", "chroot", "-f", str(dockerfile), "-t", ref, str(context)]
+    push = [*base, "push", tls, *auth, "--digestfile", str(digest_file), ref, f"docker://{ref}"]
+    for args, what in ((bud, "build"), (push, "push")):
+        done = proc.run(args)
+        if done.returncode != 0:
+            raise StepFailedError(f"{what} of {ref} exited {done.returncode}", done.returncode)
+    digest = digest_file.read_text().strip() if digest_file.exists() else ""
+    if not DIGEST.match(digest):
+        raise StepFailedError(f"push of {ref} reported no digest ({digest[:80]!r})", 1)
+    return f"{ref}@{digest}"
+
+
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def _setting(ctx: RunContext, params: dict[str, Any], name: str, env: str) -> str | None:
@@ -111,21 +108,22 @@ def _setting(ctx: RunContext, params: dict[str, Any], name: str, env: str) -> st
 
 
 def tags_wanted(params: dict[str, Any], outputs: dict[str, Any]) -> dict[str, str]:
-    """Repository -> tag: ``images`` as that mapping, or the named images this run built.
+    """Repository -> what its services' image becomes: ``images`` as that mapping (a tag or
+    a full reference), or the full reference (registry, tag and pushed digest) of each named
+    image this run built.
 
-    Only an image the build step pushed gets this run's tag: a name it did not build (the
-    build was skipped, or that image is not in the list) keeps the tag it has.
+    Only an image the build step pushed is changed: a name it did not build (the build was
+    skipped, or that image is not in the list) keeps the reference it has.
 
-    >>> built = {"images": {"a": "registry/a:4-0a3087a"}, "image_tag": "4-0a3087a"}
-    >>> tags_wanted({"images": ["a", "b"]}, built)
-    {'a': '4-0a3087a'}
+    >>> built = {"images": {"a": "registry/a:4-0a3087a@sha256:" + "0" * 64}}
+    >>> tags_wanted({"images": ["a", "b"]}, built)["a"].startswith("registry/a:4-0a3087a@")
+    True
     """
     images = params.get("images")
     if isinstance(images, dict):
         return dict(images)
     built = outputs.get("images") or {}
-    names = [name for name in (images or built) if name in built]
-    return {name: outputs["image_tag"] for name in names}
+    return {name: built[name] for name in (images or built) if name in built}
 
 
 def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
@@ -137,13 +135,22 @@ def resolve_in_checkout(ctx: RunContext, relative: str) -> Path:
     return inside(ctx.repo_dir, Path(ctx.job.working_dir) / relative, "compose_file")
 
 
-GIT_IDENTITY = ("-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local")
+# The build ran the repository's Dockerfiles: no hook it could have planted runs here.
+GIT_IDENTITY = (
+    "-c", "user.name=maestrops", "-c", "user.email=maestrops@users.noreply.local",
+    "-c", "core.hooksPath=/dev/null",
+)  # fmt: skip
 
 
 def _git(ctx: RunContext, proc: ProcessRunner, what: str, *args: str) -> None:
-    """git in the checkout; a push authenticates like the clone (token via the env)."""
-    env = auth_env(ctx.job.clone_url, ctx.env)
-    done = proc.run(["git", "-C", str(ctx.repo_dir), *GIT_IDENTITY, what, *args], env=env)
+    """git in the checkout; only a push authenticates, like the clone (the job's token,
+    through a file that exists for that call only)."""
+    command = ["git", "-C", str(ctx.repo_dir), *GIT_IDENTITY, what, *args]
+    if what == "push":
+        with git_credentials(ctx.job.clone_url, ctx.env, ctx.scratch / "credentials") as env:
+            done = proc.run(command, env=env)
+    else:
+        done = proc.run(command)
     if done.returncode != 0:
         raise StepFailedError(f"git {what} exited {done.returncode}", done.returncode)
 
@@ -162,7 +169,7 @@ def compose_rewrite(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> Ste
             path.write_text(text)
     if not changed:
         return StepOutcome(reason="no image of the compose file was built")
-    tag = ctx.outputs.get("image_tag", "")
+    tag = ctx.outputs.get("image_tag") or "of this build"
     relative = str(path.relative_to(ctx.repo_dir))
     message = f"Set image tags {tag} in {relative} {COMPOSE_COMMIT_MARKER}"
     _git(ctx, proc, "add", relative)

@@ -65,6 +65,16 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@probes.get("/api/health")
+def api_health(request: Request) -> JSONResponse:
+    """The deploy's check through Traefik (which routes only ``/api`` here): 200 when the
+    backend can serve, i.e. reach its database. It names the service, so a 200 from
+    something else on the route (the frontend's catch-all page) does not pass for it."""
+    if database_reachable(request.app.state.engine):
+        return JSONResponse({"service": "notes-api", "status": "ok"})
+    return JSONResponse({"service": "notes-api", "status": "database unreachable"}, status_code=503)
+
+
 @probes.get("/ready")
 def ready(request: Request) -> JSONResponse:
     """Readiness: the database answers a query."""

@@ -82,9 +82,11 @@ def test_build_push_and_commit_back(bench, registry):
 
     pushed = git(origin, "log", "-1", "--format=%s", "integration")
     assert pushed.endswith("[maestro-bot]") and f"4-{sha[:7]}" in pushed
+    digest = json.loads(inspected.stdout)["Digest"]
     compose = git(origin, "show", "integration:app/docker-compose.yml")
-    assert f"image: {registry}/maestrops/backend:4-{sha[:7]}" not in compose
-    assert f"image: maestrops/backend:4-{sha[:7]}" in compose
+    # The commit names the image the hosts must pull: registry, this run's tag, its digest.
+    assert f"image: {registry}/maestrops/backend:4-{sha[:7]}@{digest}\n" in compose
+    assert "image: maestrops/backend:" not in compose
     assert "# The notes application as deployed" in compose
     diff = git(origin, "diff", "--stat", f"{sha}", "integration")
     assert "1 file changed, 1 insertion(+), 1 deletion(-)" in diff

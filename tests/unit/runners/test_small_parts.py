@@ -12,13 +12,12 @@ from runners.process import ProcessRunner, mask_secrets, secret_values
 from runners.ssm_commands import (
     build_apply_playbooks_kwargs,
     build_shell_script_kwargs,
-    run_command,
 )
 from runners.steps.cost import unavailable_reason
 from runners.steps.deploy import SCRIPT, script_args
 from runners.steps.images import image_tag
 from runners.steps.terraform import stale_reason
-from runners.workspace import auth_env
+from runners.workspace import git_credentials
 
 SHA = "0a3087a" + "1" * 33
 
@@ -45,11 +44,17 @@ def test_secrets_are_redacted(tmp_path):
     assert "ghs_" not in (tmp_path / "log").read_text()
 
 
-def test_git_token_goes_through_the_environment():
-    env = auth_env("https://github.com/acme/infra.git", {"MAESTRO_GIT_TOKEN": "t0ken"})
-    assert env["GIT_CONFIG_KEY_0"] == "http.extraHeader"
-    assert env["GIT_CONFIG_VALUE_0"].startswith("Authorization: Basic ")
-    assert auth_env("/srv/repos/acme/infra", {"MAESTRO_GIT_TOKEN": "t0ken"}) == {}
+def test_git_token_goes_through_a_private_file_removed_after_the_call(tmp_path):
+    url, env = "https://github.com/acme/infra.git", {"MAESTRO_GIT_TOKEN": "t0ken-value"}
+    with git_credentials(url, env, tmp_path / "credentials") as git_env:
+        (token_file,) = (tmp_path / "credentials").glob("*/token")
+        assert token_file.read_text() == "t0ken-value"
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        assert token_file.parent.stat().st_mode & 0o777 == 0o700
+        assert "t0ken-value" not in repr(git_env) and git_env["GIT_CONFIG_VALUE_0"] == ""
+    assert list((tmp_path / "credentials").iterdir()) == []
+    with git_credentials("/srv/repos/acme/infra", env, tmp_path / "credentials") as git_env:
+        assert git_env == {"GIT_TERMINAL_PROMPT": "0"}
 
 
 def test_cost_unavailable_reasons():
@@ -96,21 +101,6 @@ def test_deploy_script_is_shipped_verbatim_to_ssm():
     commands = kwargs["Parameters"]["commands"]
     assert SCRIPT.read_text().rstrip() in commands[2]
     assert commands[3].startswith("bash \"$tmp\" '--app-dir' '/opt/app' '--secret-id' 'app/prod'")
-
-
-def test_run_command_polls_until_terminal():
-    class ScriptedSsm:
-        statuses = ["Pending", "InProgress", "Success"]
-
-        def send_command(self, **kwargs):
-            return {"Command": {"CommandId": "c-1"}}
-
-        def list_commands(self, CommandId):
-            return {"Commands": [{"Status": self.statuses.pop(0)}]}
-
-    slept: list[float] = []
-    assert run_command(ScriptedSsm(), {}, poll_seconds=2, sleep=slept.append) == ("c-1", "Success")
-    assert slept == [2, 2]
 
 
 @pytest.mark.parametrize("name", ["compose-deploy.sh"])
