@@ -280,13 +280,17 @@ class FakeGitHub:
         body: bytes,
     ) -> tuple[int, dict[str, str], Any]:  # fmt: skip
         if path == "/login/oauth/authorize" and method == "GET":
-            return self._authorize(query)
+            return self._authorize(query, headers.get("cookie", ""))
         if path == "/login/oauth/access_token" and method == "POST":
             return self._exchange(headers, body)
         self.oauth_violations.append(f"{method} {path}: not part of GitHub's web flow")
         return 404, {}, {"message": "Not Found"}
 
-    def _authorize(self, query: dict[str, list[str]]) -> tuple[int, dict[str, str], Any]:
+    def _authorize(
+        self, query: dict[str, list[str]], cookie: str = ""
+    ) -> tuple[int, dict[str, str], Any]:
+        """GitHub's consent, granted at once for whoever is signed in to GitHub: the browser's
+        ``fake_github_user`` cookie (one browser context per user), else ``browser_login``."""
         documented = {"client_id", "redirect_uri", "login", "scope", "state", "allow_signup",
                       "prompt", "code_challenge", "code_challenge_method"}  # fmt: skip
         unknown = set(query) - documented
@@ -300,10 +304,12 @@ class FakeGitHub:
         if not redirect_uri.startswith(callback):
             # GitHub shows its redirect_uri_mismatch error page, and does not redirect
             return 400, {"content-type": "text/html"}, b"<h1>redirect_uri mismatch</h1>"
-        if self.browser_login is None:
+        jar = dict(part.strip().partition("=")[::2] for part in cookie.split(";") if "=" in part)
+        login = jar.get("fake_github_user") or self.browser_login
+        if login is None:
             return 403, {"content-type": "text/html"}, b"<h1>Sign in to GitHub</h1>"
         code = f"code{self.new_id()}"
-        self.oauth_codes[code] = (client, self.browser_login, redirect_uri)
+        self.oauth_codes[code] = (client, login, redirect_uri)
         answer = {"code": code}
         if "state" in query:
             answer["state"] = query["state"][0]
