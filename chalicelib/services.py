@@ -95,11 +95,10 @@ class Services:
     @cached_property
     def oauth(self) -> GitHubOAuth | None:
         """GitHub sign-in for the run pages; ``None`` without an OAuth client id."""
-        if not self.settings.oauth_client_id:
+        settings = self.settings
+        if not settings.oauth_client_id:
             return None
         from chalicelib.githost.oauth import GitHubOAuth
-
-        settings = self.settings
 
         def client_secret() -> str:
             if settings.oauth_client_secret:  # local mode: from the environment

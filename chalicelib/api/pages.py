@@ -45,9 +45,7 @@ class _Request:
                 return "none"
             return level_from_permissions(oauth.repository_permissions(token, repo))
 
-        self.access = (
-            Access(self.session, ask, services.permission_cache) if self.session else None
-        )
+        self.access = Access(self.session, ask, services.permission_cache) if self.session else None
 
     @property
     def secure(self) -> bool:
@@ -83,7 +81,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def html(page: _Request | None, template: str, status: int = 200, **context: Any) -> Response:
+def html(page: _Request | None, template: str, status: int = 200, /, **context: Any) -> Response:
     from chalicelib.pages.render import render, security_headers
     from chalicelib.settings import Settings
 
@@ -174,8 +172,8 @@ def runs_page(page: _Request) -> Response:
     from chalicelib.pages.views import runs_query
     from chalicelib.runs.query import PIPELINES, STATUSES
 
-    params = dict(pages_api.current_request.query_params or {})
-    choices = {"pipelines": sorted(PIPELINES), "statuses": sorted(STATUSES)}
+    params: dict[str, str] = dict(pages_api.current_request.query_params or {})
+    choices: dict[str, Any] = {"pipelines": sorted(PIPELINES), "statuses": sorted(STATUSES)}
     assert page.access is not None
     try:
         query = runs_query(params)
@@ -183,7 +181,9 @@ def runs_page(page: _Request) -> Response:
         first = exc.errors()[0]
         message = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
         filters = {name: "" for name in ("repo", "pipeline", "status", "branch", "pr")}
-        context = {"runs": [], "filters": filters, "next_url": None, "filtered": True}
+        context: dict[str, Any] = {
+            "runs": [], "filters": filters, "next_url": None, "filtered": True
+        }  # fmt: skip
         return html(
             page, "runs.html", 400, title="Runs", section="runs", message=message,
             **context, **choices,
@@ -229,7 +229,7 @@ def logs_twin(run_id: str) -> Response:
     page = _Request(pages_api.current_request)
     if page.session is None or page.access is None:
         return error_response(401, "unauthorized", "sign in at /ui/login")
-    params = pages_api.current_request.query_params or {}
+    params: dict[str, str] = dict(pages_api.current_request.query_params or {})
     try:
         readable_run(page.services.store, page.access, run_id)
         body = read_logs(page.services, run_id, params.get("step"), params.get("after"))
@@ -259,7 +259,8 @@ def costs_page(page: _Request) -> Response:
     from chalicelib.runs.query import RunQuery
 
     assert page.access is not None
-    repo = (pages_api.current_request.query_params or {}).get("repo") or None
+    query_params: dict[str, str] = dict(pages_api.current_request.query_params or {})
+    repo = query_params.get("repo") or None
     try:
         RunQuery(repo=repo)  # one rule for what a repository name may be
     except ValidationError:
@@ -345,7 +346,8 @@ def login_page() -> Response:
     )
 
     page = _Request(pages_api.current_request)
-    target = safe_next((pages_api.current_request.query_params or {}).get("next"))
+    query_params: dict[str, str] = dict(pages_api.current_request.query_params or {})
+    target = safe_next(query_params.get("next"))
     if page.session is not None:
         return redirect(target)
     pending = Pending(state=new_token(), next=target)
@@ -415,7 +417,7 @@ def oauth_callback() -> Response:
     )
 
     page = _Request(pages_api.current_request)
-    params = pages_api.current_request.query_params or {}
+    params: dict[str, str] = dict(pages_api.current_request.query_params or {})
     pending = open_pending(page.key, page.cookies.get(PENDING_COOKIE), page.now)
     oauth = page.services.oauth
     if oauth is None or pending is None or not same_token(pending.state, params.get("state")):

@@ -198,7 +198,8 @@ def test_local_mode_signs_in_with_the_api_token(browser: Browser, pages: Service
 
 def test_static_assets_are_only_the_shipped_ones(browser: Browser) -> None:
     script = browser.get("/ui/static/pages.js")
-    assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
+    assert script.status_code == 200
+    assert script.headers["Content-Type"].startswith("text/javascript")
     assert browser.get("/ui/static/pages.css").status_code == 200
     for name in ("..%2F__init__.py", "session.py", ".hidden.js", "missing.css"):
         assert browser.get(f"/ui/static/{name}").status_code == 404

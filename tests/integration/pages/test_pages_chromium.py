@@ -88,9 +88,18 @@ def seed(data: Path) -> tuple[SqliteRunStore, dict[str, str]]:
     (done / "plan-redacted.txt").write_text(PLAN)
     (done / "logs").mkdir()
     (done / "logs" / "plan.log").write_text("terraform plan\nPlan: 1 to add\n")
-    store.create(Run(id="run-e2e-done", repo=REPO, pipeline="terraform-plan", sha="1" * 40,
-                     branch="feature/logs-bucket", pr=7, run_number=3,
-                     reason="pull request #7 opened", created_at="2026-11-29T10:00:00.000Z"))  # fmt: skip
+    done_run = Run(
+        id="run-e2e-done",
+        repo=REPO,
+        pipeline="terraform-plan",
+        sha="1" * 40,
+        branch="feature/logs-bucket",
+        pr=7,
+        run_number=3,
+        reason="pull request #7 opened",
+        created_at="2026-11-29T10:00:00.000Z",
+    )
+    store.create(done_run)
     store.transition("run-e2e-done", RunStatus.RUNNING, started_at="2026-11-29T10:00:05.000Z")
     store.transition(
         "run-e2e-done",
@@ -184,9 +193,17 @@ def test_run_pages_in_chromium(tmp_path: Path, fake: FakeGitHub) -> None:
         result = subprocess.run(
             ["node", str(SCRIPT)],
             cwd=ROOT,
-            env={**os.environ, **ids, "BASE_URL": base, "GITHUB_URL": fake.url,
-                 "REPO": REPO, "CHROMIUM_PATH": executable, "READY_FILE": str(ready),
-                 "SCREENSHOT": str(SCREENSHOT), "EXPIRED_COOKIE": expired},  # fmt: skip
+            env={
+                **os.environ,
+                **ids,
+                "BASE_URL": base,
+                "GITHUB_URL": fake.url,
+                "REPO": REPO,
+                "CHROMIUM_PATH": executable,
+                "READY_FILE": str(ready),
+                "SCREENSHOT": str(SCREENSHOT),
+                "EXPIRED_COOKIE": expired,
+            },
             capture_output=True,
             text=True,
             timeout=300,
