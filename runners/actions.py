@@ -8,25 +8,92 @@ EventBridge bus is configured.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
-from chalicelib.pipelines.config import CONFIG_PATH, parse_config
+from chalicelib.pipelines.config import CONFIG_PATH, GitOpsConfig, parse_config
 from chalicelib.pipelines.steps import steps_for, working_dir_for
+from runners.context import ACTIONS_BACKEND
 
 
 def _head(event: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str | None, int | None]:
-    """(sha, branch, pr): a pull request's head, else the pushed commit."""
+    """(sha, branch, pr): an open pull request's head; for a merged one, the merge commit on
+    its base branch (what terraform-apply and cd-application must run, not the PR's head);
+    else the pushed commit."""
     pr = event.get("pull_request")
+    if pr and pr.get("merged"):
+        sha = pr.get("merge_commit_sha") or env["GITHUB_SHA"]
+        return sha, pr["base"]["ref"], pr["number"]
     if pr:
         return pr["head"]["sha"], pr["head"]["ref"], pr["number"]
     return env["GITHUB_SHA"], env.get("GITHUB_REF_NAME"), None
 
 
-def _steps(pipeline: Pipeline, config_text: str | None) -> list[StepSpec]:
-    steps = steps_for(pipeline, parse_config(config_text))
+# The Terraform state backend of an Actions repository, from repository variables: the
+# bucket, region and lock table that terraform/bootstrap created, as the controller's runs get
+# them. MAESTRO_STATE_BACKEND_CONFIG adds key=value lines of `-backend-config` (an S3-compatible
+# endpoint, force_path_style, a role to assume).
+ENV_STATE_BUCKET = "MAESTRO_STATE_BUCKET"
+ENV_STATE_REGION = "MAESTRO_STATE_REGION"
+ENV_STATE_LOCK_TABLE = "MAESTRO_STATE_LOCK_TABLE"
+ENV_STATE_KEY = "MAESTRO_STATE_KEY"
+ENV_STATE_EXTRA = "MAESTRO_STATE_BACKEND_CONFIG"
+
+
+def state_backend_config(env: Mapping[str, str], repo: str, config: GitOpsConfig) -> dict[str, str]:
+    """``-backend-config`` values for ``terraform init``; empty without a state bucket.
+
+    >>> env = {"MAESTRO_STATE_BUCKET": "tfstate", "AWS_REGION": "eu-west-1"}
+    >>> state_backend_config(env, "acme/infra", parse_config(None))["key"]
+    'stacks/acme/infra/terraform/infra/default.tfstate'
+    """
+    bucket = env.get(ENV_STATE_BUCKET)
+    if not bucket:
+        return {}
+    terraform = config.terraform
+    folder = posixpath.normpath(terraform.dir.strip("/"))
+    folder = "_root" if folder in ("", ".") else folder
+    key = env.get(ENV_STATE_KEY) or f"stacks/{repo}/{folder}/{terraform.workspace}.tfstate"
+    backend = {"bucket": bucket, "key": key, "encrypt": "true"}
+    region = env.get(ENV_STATE_REGION) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if region:
+        backend["region"] = region
+    if env.get(ENV_STATE_LOCK_TABLE):
+        backend["dynamodb_table"] = env[ENV_STATE_LOCK_TABLE]
+    for line in env.get(ENV_STATE_EXTRA, "").splitlines():
+        name, eq, value = line.strip().partition("=")
+        if not eq or not name.strip():
+            if line.strip() and not line.strip().startswith("#"):
+                raise ValueError(f"{ENV_STATE_EXTRA}: {line.strip()!r} is not key=value")
+            continue
+        backend[name.strip()] = value.strip()
+    return backend
+
+
+def _aws_params(step: StepSpec, env: Mapping[str, str], backend: dict[str, str]) -> StepSpec:
+    """What an Actions run adds to the controller's steps: the state backend for ``init``,
+    and for the playbooks the SSM connection with its region and file transfer bucket."""
+    if step.kind == "terraform_init" and step.params.get("backend", True) and backend:
+        return step.model_copy(update={"params": {"backend_config": backend, **step.params}})
+    if step.kind == "ansible_playbook":
+        region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        extra = {
+            "ansible_aws_ssm_region": region,
+            "ansible_aws_ssm_bucket_name": env.get("MAESTRO_SSM_BUCKET")
+            or env.get("MAESTRO_ARTIFACTS_BUCKET"),
+        }
+        extra = {k: v for k, v in extra.items() if v}
+        params = {"connection": "amazon.aws.aws_ssm", **step.params}
+        params["extra_vars"] = {**extra, **(step.params.get("extra_vars") or {})}
+        return step.model_copy(update={"params": params})
+    return step
+
+
+def _steps(pipeline: Pipeline, config: GitOpsConfig) -> list[StepSpec]:
+    steps = steps_for(pipeline, config)
     if pipeline is Pipeline.TERRAFORM_APPLY:
         # Actions keeps no plan artifact between workflows: plan and apply in the same run.
         at = next(i for i, s in enumerate(steps) if s.kind == "terraform_apply")
@@ -52,8 +119,9 @@ def job_from_actions(
     pipeline: Pipeline, env: Mapping[str, str], event: Mapping[str, Any], workspace: Path
 ) -> JobSpec:
     config_file = workspace / CONFIG_PATH
-    config_text = config_file.read_text() if config_file.exists() else None
+    config = parse_config(config_file.read_bytes() if config_file.exists() else None)
     sha, branch, pr = _head(event, env)
+    backend = state_backend_config(env, env["GITHUB_REPOSITORY"], config)
     run_id = f"gha-{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
     temp = Path(env.get("RUNNER_TEMP", "/tmp"))
     bucket = env.get("MAESTRO_ARTIFACTS_BUCKET")
@@ -72,12 +140,13 @@ def job_from_actions(
         branch=branch,
         pr=pr,
         run_number=int(env["GITHUB_RUN_NUMBER"]),
-        working_dir=working_dir_for(pipeline, parse_config(config_text)),
-        steps=_steps(pipeline, config_text),
+        working_dir=working_dir_for(pipeline, config),
+        workspace=config.terraform.workspace,
+        steps=[_aws_params(step, env, backend) for step in _steps(pipeline, config)],
         parameters=_parameters(env),
         artifact_prefix=prefix.rstrip("/") + "/",
         callback=callback,
-        backend="github-actions",
+        backend=ACTIONS_BACKEND,
     )
 
 

@@ -10,6 +10,9 @@ from chalicelib.jobs import JobSpec
 from runners.artifacts import ArtifactStore
 from runners.report import Reporter
 
+# The job's backend when ``runners.actions`` built it from a GitHub Actions run.
+ACTIONS_BACKEND = "github-actions"
+
 
 @dataclass
 class RunContext:
@@ -30,7 +33,9 @@ class RunContext:
 
     @property
     def local_mode(self) -> bool:
-        return self.job.callback.local_dir is not None
+        """Local mode: this machine is the stack's host. A GitHub Actions run also reports to
+        a folder, but it plays Terraform, Ansible and deploys against AWS like CodeBuild."""
+        return self.job.callback.local_dir is not None and self.job.backend != ACTIONS_BACKEND
 
 
 @dataclass

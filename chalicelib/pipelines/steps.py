@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from chalicelib.jobs import Pipeline, StepSpec
 from chalicelib.pipelines.config import GitOpsConfig
 
@@ -48,6 +50,15 @@ def _apply(config: GitOpsConfig) -> list[StepSpec]:
 
 
 def _monitoring(config: GitOpsConfig) -> list[StepSpec]:
+    """The monitoring host, then the app hosts in the same ``ansible-playbook`` command.
+
+    ``app.yml`` gives the app hosts the agents stack the monitoring host scrapes, and the
+    ``maestrops`` network the application's compose file joins as external: without it the
+    first deploy cannot start. It sits beside the monitoring playbook, whose roles and
+    group_vars it shares; the runner leaves it out, saying so, where a repository has none.
+    """
+    playbook = config.ansible.playbook
+    app = str(PurePosixPath(playbook).with_name(APP_PLAYBOOK))
     return [
         StepSpec(name="init", kind="terraform_init", params={"backend": True}),
         StepSpec(name="output", kind="terraform_output"),
@@ -55,9 +66,12 @@ def _monitoring(config: GitOpsConfig) -> list[StepSpec]:
         StepSpec(
             name="monitoring",
             kind="ansible_playbook",
-            params={"playbook": config.ansible.playbook, "inventory": "inventory.ini"},
+            params={"playbook": playbook, "more_playbooks": [app], "inventory": "inventory.ini"},
         ),
     ]
+
+
+APP_PLAYBOOK = "app.yml"
 
 
 def _ci(config: GitOpsConfig) -> list[StepSpec]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from chalicelib.jobs import StepSpec
@@ -34,10 +35,19 @@ def inventory(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutco
 
 
 def playbook_args(
-    binary: str, playbook: str, inventory: str, params: dict, vars_file: Path | None = None
+    binary: str,
+    playbook: str,
+    inventory: str,
+    params: dict,
+    vars_file: Path | None = None,
+    more: Sequence[str] = (),
 ) -> list[str]:
-    """The command line; extra variables (secrets among them) only by ``@vars_file``."""
-    args = [binary, "-i", inventory, playbook]
+    """The command line; extra variables (secrets among them) only by ``@vars_file``.
+
+    ``more`` playbooks run after ``playbook`` in the same command, in order, with the same
+    inventory, connection and variables; one failing host stops the plays that follow.
+    """
+    args = [binary, "-i", inventory, playbook, *more]
     if params.get("connection"):
         args += ["-c", params["connection"]]
     if params.get("connection") == "local":
@@ -84,9 +94,10 @@ def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
     inventory_path = _inventory_path(ctx, step.params.get("inventory"))
     params = {"connection": "local" if ctx.local_mode else None, **step.params}
     playbook_path = inside(ctx.repo_dir, step.params["playbook"], "ansible.playbook")
+    more, missing = _more_playbooks(ctx, step.params.get("more_playbooks") or [])
     extra = step.params.get("extra_vars") or {}
     vars_file = write_vars_file(ctx.scratch / "extra-vars.json", extra) if extra else None
-    args = playbook_args(binary, str(playbook_path), inventory_path, params, vars_file)
+    args = playbook_args(binary, str(playbook_path), inventory_path, params, vars_file, more)
     if step.params.get("check"):
         # Local mode plays against this very machine: report what would change, change nothing.
         args.append("--check")
@@ -98,7 +109,17 @@ def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
             vars_file.unlink(missing_ok=True)
     if done.returncode != 0:
         raise StepFailedError(f"ansible-playbook exited {done.returncode}", done.returncode)
-    return StepOutcome()
+    return StepOutcome(reason=f"not in the repository: {', '.join(missing)}" if missing else None)
+
+
+def _more_playbooks(ctx: RunContext, given: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(paths to play, names the repository lacks): a repository with its own monitoring
+    playbook may have no app playbook beside it, and still gets its monitoring host."""
+    found, missing = [], []
+    for name in given:
+        path = inside(ctx.repo_dir, name, "ansible.more_playbooks")
+        (found if path.is_file() else missing).append(str(path) if path.is_file() else name)
+    return found, missing
 
 
 def _local_ansible() -> str | None:

@@ -1,0 +1,478 @@
+"""The seed's GitHub Actions workflows run the whole flow, as GitHub Actions would run them.
+
+Each caller workflow (.github/workflows/<pipeline>.yml) is read, its job's ``if:`` evaluated
+on a real webhook payload (tests/events/), and the runner steps of ``runner.yml`` it calls are
+run as GitHub runs them: their ``run:`` scripts with ``bash -eo pipefail``, their ``env:``
+expressions evaluated against the repository secrets, with only the environment GitHub gives
+a job (GITHUB_*, RUNNER_*, the event file, the token) plus what the
+aws-actions/configure-aws-credentials step exports, and a Terraform CLI configuration naming
+a provider mirror (this machine has no network). Nothing of this process's environment leaks
+in. GitHub is the fake API on loopback (checked against GitHub's OpenAPI description); the
+clone URL is a file:// "server" holding the repository; AWS (the S3 state, its lock table,
+the artifacts bucket) is a moto server on loopback.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from moto.server import ThreadedMotoServer
+
+from runners.plugins import ensure_plugin_dir
+from tests.functional.github.fake_github import FakeGitHub
+from tests.functional.github.openapi_check import OpenApiChecker
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[3]
+WORKFLOWS = ROOT / ".github" / "workflows"
+EVENTS = ROOT / "tests" / "events"
+FIXTURES = ROOT / "tests" / "fixtures" / "runners"
+REPO = "acme/infra"
+TOKEN = "ghs_actions0123456789"
+REGION = "us-east-1"
+
+
+# -- GitHub Actions expressions (the subset the workflows use) -----------------------------
+_TOKEN_RE = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+)|(?P<op>==|!=|&&|\|\||!|\(|\)|,)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_*][A-Za-z0-9_-]*)*))"
+)
+
+
+class Expression:
+    """Parses and evaluates one expression; an unknown construct fails the test loudly."""
+
+    def __init__(self, text: str, context: dict[str, Any]) -> None:
+        self.tokens, self.at, self.context = [], 0, context
+        pos = 0
+        while pos < len(text.rstrip()):
+            match = _TOKEN_RE.match(text, pos)
+            assert match and match.end() > pos, f"cannot parse {text!r} at {pos}"
+            kind = match.lastgroup
+            self.tokens.append((kind, match.group(kind)))
+            pos = match.end()
+
+    def value(self) -> Any:
+        result = self._or()
+        assert self.at == len(self.tokens), f"trailing tokens in {self.tokens}"
+        return result
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _take(self, op: str) -> bool:
+        if self._peek() == ("op", op):
+            self.at += 1
+            return True
+        return False
+
+    def _or(self) -> Any:
+        left = self._and()
+        while self._take("||"):
+            right = self._and()
+            left = left or right
+        return left
+
+    def _and(self) -> Any:
+        left = self._compare()
+        while self._take("&&"):
+            right = self._compare()
+            left = left and right
+        return left
+
+    def _compare(self) -> Any:
+        left = self._unary()
+        for op in ("==", "!="):
+            if self._take(op):
+                right = self._unary()
+                return (left == right) if op == "==" else (left != right)
+        return left
+
+    def _unary(self) -> Any:
+        if self._take("!"):
+            return not self._unary()
+        if self._take("("):
+            inner = self._or()
+            assert self._take(")")
+            return inner
+        kind, text = self.tokens[self.at]
+        self.at += 1
+        if kind == "str":
+            return text[1:-1].replace("''", "'")
+        if kind == "num":
+            return int(text)
+        if text in ("true", "false"):
+            return text == "true"
+        if self._take("("):
+            args = []
+            while not self._take(")"):
+                args.append(self._or())
+                self._take(",")
+            return self._call(text, args)
+        value: Any = self.context
+        for part in text.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if value is not None else ""
+
+    def _call(self, name: str, args: list[Any]) -> Any:
+        if name == "always":
+            return True
+        if name == "success":
+            return all(s["outcome"] == "success" for s in self.context["steps"].values())
+        if name == "contains":
+            return str(args[1]).lower() in str(args[0]).lower()
+        raise AssertionError(f"function {name}() is not known to this test")
+
+
+def evaluate(text: str, context: dict[str, Any]) -> Any:
+    return Expression(text, context).value()
+
+
+def interpolate(value: Any, context: dict[str, Any]) -> str:
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: str(evaluate(m.group(1), context)), str(value))
+
+
+def condition(text: str | None, context: dict[str, Any]) -> bool:
+    if text is None:
+        return all(s["outcome"] == "success" for s in context["steps"].values())
+    text = text.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    return bool(evaluate(text, context))
+
+
+# -- the world: AWS, GitHub, the repository ------------------------------------------------
+@dataclass
+class Outcome:
+    ran: bool
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> outcome, output
+    summary: str = ""
+
+
+@dataclass
+class World:
+    root: Path
+    server: Path  # file:// "GitHub" holding <owner>/<name>.git
+    moto: str
+    github: FakeGitHub
+    cli_config: Path
+    run_number: int = 0
+
+    @property
+    def bare(self) -> Path:
+        return self.server / f"{REPO}.git"
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+        done = subprocess.run(["git", *ident, *args], cwd=cwd, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def secrets(self) -> dict[str, str]:
+        backend = "\n".join(
+            f"{k}={v}"
+            for k, v in {
+                "endpoint": self.moto,
+                "dynamodb_endpoint": self.moto,
+                "sts_endpoint": self.moto,
+                "force_path_style": "true",
+                "skip_credentials_validation": "true",
+                "skip_metadata_api_check": "true",
+            }.items()
+        )
+        return {
+            "MAESTRO_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/maestrops-actions",
+            "MAESTRO_AWS_REGION": REGION,
+            "MAESTRO_ARTIFACTS_BUCKET": "maestrops-artifacts",
+            "MAESTRO_STATE_BUCKET": "maestrops-tfstate",
+            "MAESTRO_STATE_LOCK_TABLE": "maestrops-tfstate-locks",
+            "MAESTRO_STATE_BACKEND_CONFIG": backend,
+        }
+
+    def run(self, pipeline: str, event_name: str, event: dict[str, Any], sha: str) -> Outcome:
+        """The caller workflow, then runner.yml's steps, in a fresh job folder."""
+        self.run_number += 1
+        caller = yaml.safe_load((WORKFLOWS / f"{pipeline}.yml").read_text())
+        assert event_name in caller[True]  # YAML 1.1 reads the key `on` as True
+        (job,) = caller["jobs"].values()
+        assert job["uses"] == "./.github/workflows/runner.yml" and job["secrets"] == "inherit"
+        job_dir = self.root / f"job-{self.run_number}"
+        temp, home, workspace = job_dir / "_temp", job_dir / "home", job_dir / "workspace"
+        for folder in (temp, home):
+            folder.mkdir(parents=True)
+        event_path = temp / "event.json"
+        event_path.write_text(json.dumps(event))
+        ref = event.get("ref") or f"refs/pull/{event.get('number', 0)}/merge"
+        github = {
+            "event": event,
+            "event_name": event_name,
+            "token": TOKEN,
+            "repository": REPO,
+            "sha": sha,
+            "ref": ref,
+            "run_attempt": "1",
+        }
+        context: dict[str, Any] = {"github": github, "secrets": self.secrets(), "steps": {}}
+        if not condition(job.get("if"), context):
+            return Outcome(ran=False)
+        context["inputs"] = job["with"]
+        runner = yaml.safe_load((WORKFLOWS / "runner.yml").read_text())["jobs"]["run"]
+        context["runner"] = {"temp": str(temp)}
+        job_env = {k: interpolate(v, context) for k, v in runner.get("env", {}).items()}
+        context["env"] = job_env
+        summary = temp / "step-summary.md"
+        base_env = {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "CI": "true",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_ACTOR": "octocat",
+            "GITHUB_API_URL": self.github.url,
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": str(event_path),
+            "GITHUB_JOB": "run",
+            "GITHUB_REF": ref,
+            "GITHUB_REF_NAME": ref.removeprefix("refs/heads/"),
+            "GITHUB_REPOSITORY": REPO,
+            "GITHUB_REPOSITORY_OWNER": REPO.split("/")[0],
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_RUN_ID": str(9000 + self.run_number),
+            "GITHUB_RUN_NUMBER": str(self.run_number),
+            "GITHUB_SERVER_URL": self.server.as_uri(),
+            "GITHUB_SHA": sha,
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_WORKFLOW": caller["name"],
+            "GITHUB_WORKSPACE": str(workspace),
+            "RUNNER_OS": "Linux",
+            "RUNNER_TEMP": str(temp),
+            # This machine's Terraform installs providers from a local mirror only.
+            "TF_CLI_CONFIG_FILE": str(self.cli_config),
+            "CHECKPOINT_DISABLE": "1",
+        }
+        outcome = Outcome(ran=True)
+        for step in runner["steps"]:
+            name = interpolate(step.get("name", step.get("uses", "")), context)
+            if not condition(step.get("if"), context):
+                continue
+            if "uses" in step:
+                self._action(step, workspace, sha, base_env, context, job_env)
+                continue
+            if step["run"].lstrip().startswith("python -m pip install"):
+                continue  # the project is installed in this Python already (make setup)
+            env = {**base_env, **job_env}
+            env |= {k: interpolate(v, context) for k, v in step.get("env", {}).items()}
+            done = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                cwd=workspace, env=env, capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            result = {"outcome": "success" if done.returncode == 0 else "failure",
+                      "output": done.stdout + done.stderr}  # fmt: skip
+            outcome.steps[name] = result
+            if step.get("id"):
+                context["steps"][step["id"]] = result
+            else:
+                context["steps"][name] = result
+        outcome.summary = summary.read_text() if summary.exists() else ""
+        return outcome
+
+    def _action(self, step, workspace, sha, base_env, context, job_env) -> None:
+        """The `uses:` steps, by what they leave behind for the steps after them."""
+        action = step["uses"].split("@")[0]
+        if action == "actions/checkout":
+            self.git("clone", "-q", str(self.bare), str(workspace))
+            self.git("-C", str(workspace), "checkout", "-q", sha)
+        elif action == "aws-actions/configure-aws-credentials":
+            region = interpolate(step["with"]["aws-region"], context)
+            assert interpolate(step["with"]["role-to-assume"], context).startswith("arn:aws:iam")
+            base_env.update(
+                AWS_ACCESS_KEY_ID="testing",
+                AWS_SECRET_ACCESS_KEY="testing",
+                AWS_SESSION_TOKEN="testing",
+                AWS_REGION=region,
+                AWS_DEFAULT_REGION=region,
+                AWS_ENDPOINT_URL=self.moto,  # the test's stand-in for AWS
+            )
+
+    def push(self, branch: str, fixture_files: dict[str, str], message: str) -> str:
+        work = self.root / "author"
+        if not work.exists():
+            self.git("clone", "-q", str(self.bare), str(work))
+        current = self.git("-C", str(work), "branch", "--show-current")
+        if current != branch:
+            self.git("-C", str(work), "checkout", "-q", "-B", branch)
+        for path, text in fixture_files.items():
+            target = work / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        self.git("-C", str(work), "add", "-A")
+        self.git("-C", str(work), "commit", "-q", "-m", message)
+        self.git("-C", str(work), "push", "-q", "-f", "origin", f"HEAD:refs/heads/{branch}")
+        return self.git("-C", str(work), "rev-parse", "HEAD")
+
+    def merge(self, head: str, base: str) -> str:
+        work = self.root / "author"
+        self.git("-C", str(work), "fetch", "-q", "origin")
+        self.git("-C", str(work), "checkout", "-q", "-B", base, f"origin/{base}")
+        self.git("-C", str(work), "merge", "-q", "--no-ff", "-m", f"Merge {head}", f"origin/{head}")
+        self.git("-C", str(work), "push", "-q", "origin", f"HEAD:refs/heads/{base}")
+        return self.git("-C", str(work), "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    url = f"http://{host}:{port}"
+    aws = {"endpoint_url": url, "region_name": REGION,
+           "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # fmt: skip
+    s3 = boto3.client("s3", **aws)
+    for bucket in ("maestrops-tfstate", "maestrops-artifacts"):
+        s3.create_bucket(Bucket=bucket)
+    boto3.client("dynamodb", **aws).create_table(
+        TableName="maestrops-tfstate-locks",
+        KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    github = FakeGitHub(OpenApiChecker(), app_id="1", app_public_key="unused").start()
+    github.personal_tokens.add(TOKEN)  # GitHub accepts the job's token for this repository
+    mirror = ensure_plugin_dir(tmp_path / "provider-mirror")
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text(
+        f'provider_installation {{\n  filesystem_mirror {{\n    path = "{mirror}"\n  }}\n}}\n'
+    )
+    server = tmp_path / "server"
+    bare = server / f"{REPO}.git"
+    bare.parent.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "infra_main", str(bare)], check=True)
+    world = World(tmp_path, server, url, github, cli_config)
+    stack = (FIXTURES / "terraform" / "null-ok" / "main.tf").read_text()
+    world.push(
+        "infra_main",
+        {
+            ".gitops.yml": "terraform: {dir: infra}\n",
+            "infra/main.tf": stack,
+            "infra/backend.tf": 'terraform {\n  backend "s3" {}\n}\n',
+        },
+        "the stack",
+    )
+    yield world
+    github.stop()
+    moto.stop()
+    assert github.violations == [], "requests GitHub's OpenAPI description does not allow"
+
+
+def pull_request(action: str, number: int, head_sha: str, merged_sha: str | None = None) -> dict:
+    event = copy.deepcopy(json.loads((EVENTS / f"pull_request.{action}.json").read_text()))
+    pr = event["pull_request"]
+    event["number"] = pr["number"] = number
+    pr["head"].update(ref="infra_features", sha=head_sha)
+    pr["base"]["ref"] = "infra_main"
+    pr["merged"] = merged_sha is not None
+    pr["merge_commit_sha"] = merged_sha
+    event["repository"]["full_name"] = REPO
+    return event
+
+
+def push_event(branch: str, sha: str) -> dict:
+    event = copy.deepcopy(json.loads((EVENTS / "push.json").read_text()))
+    event.update(ref=f"refs/heads/{branch}", after=sha)
+    event["head_commit"].update(id=sha, message="change")
+    event["repository"]["full_name"] = REPO
+    return event
+
+
+def assert_succeeded(outcome: Outcome) -> None:
+    assert outcome.ran
+    failed = {n: s["output"][-3000:] for n, s in outcome.steps.items() if s["outcome"] != "success"}
+    assert failed == {}
+
+
+def test_validate_plan_apply_through_the_seed_workflows(world: World) -> None:
+    s3 = boto3.client("s3", endpoint_url=world.moto, region_name=REGION,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    state_key = "stacks/acme/infra/infra/default.tfstate"
+    stack = (FIXTURES / "terraform" / "null-ok" / "main.tf").read_text()
+
+    # terraform-validate on a push to the feature branch: no backend, no comment.
+    feature = world.push("infra_features", {"infra/main.tf": stack.replace('"one"', '"two"')},
+                         "release two")  # fmt: skip
+    validate = world.run(
+        "terraform-validate", "push", push_event("infra_features", feature), feature
+    )
+    assert_succeeded(validate)
+    assert "terraform-validate run #1 succeeded" in validate.summary
+    assert world.github.comments == {}
+
+    # terraform-plan on the pull request: the plan comment, with its cost, by the job's token.
+    plan = world.run("terraform-plan", "pull_request", pull_request("opened", 7, feature), feature)
+    assert_succeeded(plan)
+    [comment] = world.github.thread_bodies(REPO, 7)
+    assert "<!-- maestrops:thread=terraform-plan -->" in comment
+    assert "**Plan:** 1 to add, 0 to change" in comment and "`null_resource.app`" in comment
+    # The cost step's estimate reached the renderer: without it the comment would say
+    # "💰 cost: not estimated"; a change of $0 has no cost block, as the controller renders it.
+    assert "not estimated" not in comment
+    costs = s3.list_objects_v2(Bucket="maestrops-artifacts", Prefix="runs/gha-9002-1/cost-")
+    assert {o["Key"].rsplit("/", 1)[1] for o in costs["Contents"]} >= {
+        "cost-report.json",
+        "cost-policy.json",
+    }
+    assert "+1 ~0 -0, +$0.00/mo" in plan.summary  # the status line, with the priced delta
+    posts = [r for r in world.github.requests if r.method in ("POST", "PATCH")]
+    assert {r.authorization for r in posts} == {f"Bearer {TOKEN}"}
+    assert "state" not in str(s3.list_objects_v2(Bucket="maestrops-tfstate").get("Contents"))
+
+    # A second plan of the same pull request replaces the comment, never adds one.
+    again = world.run("terraform-plan", "pull_request",
+                      pull_request("synchronize", 7, feature), feature)  # fmt: skip
+    assert_succeeded(again)
+    [updated] = world.github.thread_bodies(REPO, 7)
+    assert "seq=3" in updated and "seq=2" not in updated
+
+    # terraform-apply on the merge: state in the S3 backend, the result on the pull request.
+    merged = world.merge("infra_features", "infra_main")
+    closed = pull_request("closed", 7, feature, merged_sha=merged)
+    apply = world.run("terraform-apply", "pull_request", closed, merged)
+    assert_succeeded(apply)
+    state = json.loads(s3.get_object(Bucket="maestrops-tfstate", Key=state_key)["Body"].read())
+    assert state["outputs"]["domain"]["value"] == "example.com"
+    [resource] = state["resources"]
+    assert resource["instances"][0]["attributes"]["triggers"] == {"release": "two"}
+    bodies = world.github.thread_bodies(REPO, 7)
+    assert any("terraform-apply run #4 succeeded" in b for b in bodies)
+    assert sum("maestrops:thread=terraform-plan -->" in b for b in bodies) == 1
+
+    # The third plan, on the applied state: nothing to change.
+    after = world.run("terraform-plan", "pull_request", pull_request("opened", 8, merged), merged)
+    assert_succeeded(after)
+    [third] = world.github.thread_bodies(REPO, 8)
+    assert "No changes" in third or "no changes" in third
+
+    # A closed pull request that was not merged applies nothing.
+    unmerged = pull_request("closed", 9, feature)
+    assert world.run("terraform-apply", "pull_request", unmerged, feature).ran is False
+
+
+def test_a_failed_run_is_reported_and_fails_the_job(world: World) -> None:
+    broken = (FIXTURES / "terraform" / "broken" / "main.tf").read_text()
+    sha = world.push("infra_features", {"infra/main.tf": broken}, "broken")
+    outcome = world.run("terraform-plan", "pull_request", pull_request("opened", 5, sha), sha)
+    assert outcome.steps["Run terraform-plan"]["outcome"] == "failure"
+    assert outcome.steps["Report on the pull request"]["outcome"] == "success"
+    [comment] = world.github.thread_bodies(REPO, 5)
+    assert "failed" in comment
