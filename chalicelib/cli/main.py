@@ -3,7 +3,7 @@
 Exit codes: 0 done; 1 the API refused the request (a conflict, a permanent error);
 2 usage (a bad command line, or a parameter the API rejected); 3 not found; 4 not
 authorized (token or AWS credentials); 5 the API could not be reached; 6 the API failed
-(a 5xx); 130 interrupted.
+(a 5xx); 7 ``runs logs --follow``: the run ended without succeeding; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--as", dest="outcome", required=True, choices=["succeeded", "failed"])
     resolve.add_argument("--json", action="store_true")
     resolve.set_defaults(command=cmd_runs_act, action="resolve")
+    from chalicelib.cli.logs import add_logs_parser
+
+    add_logs_parser(runs, api_client)
     costs = commands.add_parser("costs", help="monthly cost of a repository's plans over time")
     costs.add_argument("--repo", required=True)
     costs.add_argument("--pipeline", default="terraform-plan")

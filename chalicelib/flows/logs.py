@@ -36,21 +36,24 @@ MAX_MARKER_BYTES = 1024
 
 
 class _Cursor(BaseModel):
-    """What ``next`` encodes: the step and how many chunks (or whole-log slices) were read."""
+    """What ``next`` encodes: the step, how many chunks were read, or with ``whole`` how many
+    slices of a whole-step log."""
 
     model_config = ConfigDict(extra="forbid")
 
     step: str = Field(pattern=STEP_NAME.pattern)
     read: int = Field(ge=0, le=10_000_000)
+    whole: bool = False
 
 
-def encode_cursor(step: str, read: int) -> str:
-    raw = json.dumps({"step": step, "read": read}, separators=(",", ":")).encode()
+def encode_cursor(step: str, read: int, whole: bool = False) -> str:
+    fields: dict[str, Any] = {"step": step, "read": read, **({"whole": True} if whole else {})}
+    raw = json.dumps(fields, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, step: str) -> int:
-    """How many chunks of ``step`` the reader has; ``InvalidCursorError`` for anything else."""
+def decode_cursor(cursor: str, step: str) -> _Cursor:
+    """Where in ``step`` the reader is; ``InvalidCursorError`` for anything else."""
     if len(cursor) > MAX_CURSOR_CHARS:
         raise InvalidCursorError("after: not a cursor this endpoint returned")
     try:
@@ -60,7 +63,7 @@ def decode_cursor(cursor: str, step: str) -> int:
         raise InvalidCursorError("after: not a cursor this endpoint returned") from None
     if parsed.step != step:
         raise InvalidCursorError(f"after: a cursor of step {parsed.step!r}, not {step!r}")
-    return parsed.read
+    return parsed
 
 
 def run_artifact_prefix(settings: Settings, run_id: str) -> str:
@@ -95,15 +98,19 @@ def read_logs(
         }
     if not STEP_NAME.match(step):
         raise StepNotFoundError(f"run {run.id} has no step {step[:100]!r}")
-    read = 0 if not after else decode_cursor(after, step)
-    text, read, complete = _step_text(run, reader, prefix, step, read)
+    cursor = decode_cursor(after, step) if after else _Cursor(step=step, read=0)
+    if cursor.whole:
+        text, read, complete = _whole_log(run, reader, prefix, step, cursor.read)
+        whole = True
+    else:
+        text, read, complete, whole = _step_text(run, reader, prefix, step, cursor.read)
     return {
         "run_id": run.id,
         "step": step,
         "status": run.status.value,
         "step_status": step_status(run, step),
         "text": text,
-        "next": encode_cursor(step, read),
+        "next": encode_cursor(step, read, whole),
         "complete": complete,
     }
 
@@ -137,10 +144,14 @@ def step_status(run: Run, step: str) -> str:
 
 def _step_text(
     run: Run, reader: ArtifactReader, prefix: str, step: str, read: int
-) -> tuple[str, int, bool]:
+) -> tuple[str, int, bool, bool]:
+    """The chunks after ``read``: text, the new count, whether complete, and whether the
+    answer came from the whole-step log instead (a step that never had chunks)."""
     # The marker is read before the chunks: if it exists then, every chunk it counts is
     # already stored, so reaching its count means the text is whole.
     total = _final(run, reader, prefix, step)
+    if total is not None and read > total:
+        raise InvalidCursorError("after: past the end of the step's log")
     parts: list[bytes] = []
     seq = read
     while len(parts) < MAX_CHUNKS_PER_READ and (total is None or seq < total):
@@ -149,34 +160,43 @@ def _step_text(
             break
         parts.append(chunk)
         seq += 1
-    if total == 0 or (total is None and seq == 0):
-        return _whole_log(run, reader, prefix, step, read, final=total is not None)
-    if total is not None and read > total:
-        raise InvalidCursorError("after: past the end of the step's log")
+    if read == 0 and seq == 0:
+        return _first_read_without_chunks(run, reader, prefix, step, final=total is not None)
     if not parts and read > 0 and total is None and not _stored(reader, prefix, step, read - 1):
         raise InvalidCursorError("after: past the end of the step's log")
     complete = total is not None and seq >= total
-    return b"".join(parts).decode(errors="replace"), seq, complete
+    return b"".join(parts).decode(errors="replace"), seq, complete, False
+
+
+def _first_read_without_chunks(
+    run: Run, reader: ArtifactReader, prefix: str, step: str, final: bool
+) -> tuple[str, int, bool, bool]:
+    """A run from before chunking has the whole-step log; a step that started has nothing
+    yet; any other step is unknown."""
+    if reader.read_bytes(_whole_log_uri(run, prefix, step)) is not None:
+        return (*_whole_log(run, reader, prefix, step, 0), True)
+    known = run.live_step == step or any(s.get("name") == step for s in run.steps)
+    marked = reader.read_small(prefix + log_complete_name(step), MAX_MARKER_BYTES) is not None
+    if not (known or marked):
+        raise StepNotFoundError(f"run {run.id} has no log for step {step!r}")
+    return "", 0, final, False
 
 
 def _stored(reader: ArtifactReader, prefix: str, step: str, seq: int) -> bool:
     return reader.read_small(prefix + log_chunk_name(step, seq), LOG_CHUNK_BYTES) is not None
 
 
+def _whole_log_uri(run: Run, prefix: str, step: str) -> str:
+    return run.artifacts.get(f"log:{step}") or prefix + f"logs/{step}.log"
+
+
 def _whole_log(
-    run: Run, reader: ArtifactReader, prefix: str, step: str, read: int, final: bool
+    run: Run, reader: ArtifactReader, prefix: str, step: str, read: int
 ) -> tuple[str, int, bool]:
-    """A step with no chunks: its whole-step log (runs from before chunking), in chunk-sized
-    slices; or nothing yet, for a step that started and has not shipped a chunk."""
-    uri = run.artifacts.get(f"log:{step}") or prefix + f"logs/{step}.log"
-    data = reader.read_bytes(uri)
+    """The whole-step log in chunk-sized slices after ``read``: uploaded once, complete."""
+    data = reader.read_bytes(_whole_log_uri(run, prefix, step))
     if data is None:
-        known = run.live_step == step or any(s.get("name") == step for s in run.steps)
-        if not (known or final):
-            raise StepNotFoundError(f"run {run.id} has no log for step {step!r}")
-        if read > 0:
-            raise InvalidCursorError("after: past the end of the step's log")
-        return "", 0, final
+        raise InvalidCursorError("after: the step's log is not where this cursor points")
     slices = -(-len(data) // LOG_CHUNK_BYTES)
     if read > slices:
         raise InvalidCursorError("after: past the end of the step's log")
