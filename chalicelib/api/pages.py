@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from chalice import Blueprint, Response
 
@@ -53,6 +53,22 @@ class _Request:
 
         return secure_cookies(self.services.settings.public_url)
 
+    @property
+    def base(self) -> str:
+        from chalicelib.pages.session import base_path
+
+        return base_path(self.services.settings.public_url)
+
+    def cookie(self, name: str, value: str, max_age: int) -> str:
+        from chalicelib.pages.session import set_cookie
+
+        return set_cookie(name, value, max_age, self.secure, f"{self.base}/ui")
+
+    def forget(self, name: str) -> str:
+        from chalicelib.pages.session import clear_cookie
+
+        return clear_cookie(name, self.secure, f"{self.base}/ui")
+
     def form(self) -> dict[str, str]:
         raw = self.request.raw_body or b""
         if len(raw) > MAX_FORM_BYTES:
@@ -81,18 +97,18 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def html(page: _Request | None, template: str, status: int = 200, /, **context: Any) -> Response:
+def html(page: _Request, template: str, status: int = 200, /, **context: Any) -> Response:
     from chalicelib.pages.render import render, security_headers
-    from chalicelib.settings import Settings
 
-    settings = page.services.settings if page else Settings.from_env()
-    session = page.session if page else None
+    settings = page.services.settings
+    session = page.session
     context.setdefault("message", None)
     context.setdefault("section", None)
     body = render(
         template,
         user=session.login if session else None,
         csrf=session.csrf if session else "",
+        base=page.base,
         **context,
     )
     headers: dict[str, str | list[str]] = {
@@ -102,13 +118,15 @@ def html(page: _Request | None, template: str, status: int = 200, /, **context: 
     return Response(body=body, status_code=status, headers=headers)
 
 
-def redirect(location: str, cookies: list[str] | None = None) -> Response:
+def redirect(page: _Request, location: str, cookies: list[str] | None = None) -> Response:
+    """A 303 to ``location``: one of our pages (``/ui/...``, under the stage's path) or
+    GitHub's authorize URL."""
     from chalicelib.pages.render import security_headers
-    from chalicelib.settings import Settings
 
+    target = page.base + location if location.startswith("/ui/") else location
     headers: dict[str, str | list[str]] = {
-        "Location": location,
-        **security_headers(Settings.from_env().github_web_url),
+        "Location": target,
+        **security_headers(page.services.settings.github_web_url),
     }
     if cookies:
         headers["Set-Cookie"] = cookies
@@ -130,8 +148,8 @@ def signed_in(handler: Handler) -> Handler:
     def wrapped(**params: Any) -> Response:
         page = _Request(pages_api.current_request)
         if page.session is None:
-            target = quote(pages_api.current_request.path, safe="/")
-            return redirect(f"/ui/login?next={target}")
+            target = urlencode({"next": _asked_path(pages_api.current_request)})
+            return redirect(page, f"/ui/login?{target}")
         try:
             return handler(page, **params)
         except Exception as exc:  # domain errors become a page; others propagate
@@ -284,7 +302,7 @@ def _act_on_run(page: _Request, run_id: str, act: Callable[[Any], Any]) -> Respo
         detail = f"Acting on runs of {run.repo} needs write access to it on GitHub."
         return html(page, "error.html", 403, title="Not allowed", detail=detail)
     result = act(run)
-    return redirect(f"/ui/runs/{quote(result.id, safe='')}")
+    return redirect(page, f"/ui/runs/{quote(result.id, safe='')}")
 
 
 @pages_api.route("/ui/runs/{run_id}/retry", methods=["POST"], content_types=FORM)
@@ -327,7 +345,7 @@ def release(page: _Request, lock_id: str) -> Response:
     services = page.services
     _lease, promotions = services.locks.release_id(lock_id)
     services.dispatcher.resume(promotions)
-    return redirect("/ui/locks")
+    return redirect(page, "/ui/locks")
 
 
 # -- sign-in ----------------------------------------------------------------------------------
@@ -342,18 +360,15 @@ def login_page() -> Response:
         new_token,
         safe_next,
         seal,
-        set_cookie,
     )
 
     page = _Request(pages_api.current_request)
     query_params: dict[str, str] = dict(pages_api.current_request.query_params or {})
     target = safe_next(query_params.get("next"))
     if page.session is not None:
-        return redirect(target)
+        return redirect(page, target)
     pending = Pending(state=new_token(), next=target)
-    cookie = set_cookie(
-        PENDING_COOKIE, seal(page.key, pending, page.now), PENDING_SECONDS, page.secure
-    )
+    cookie = page.cookie(PENDING_COOKIE, seal(page.key, pending, page.now), PENDING_SECONDS)
     response = html(
         page, "login.html", title="Sign in", state=pending.state,
         github=page.services.oauth is not None,
@@ -371,12 +386,10 @@ def login() -> Response:
         PENDING_COOKIE,
         SESSION_COOKIE,
         SESSION_SECONDS,
-        clear_cookie,
         new_session,
         open_pending,
         same_token,
         seal,
-        set_cookie,
     )
 
     page = _Request(pages_api.current_request)
@@ -387,17 +400,16 @@ def login() -> Response:
         return html(page, "error.html", 403, title="Refused", detail=detail)
     oauth = page.services.oauth
     if form.get("via") == "github" and oauth is not None:
-        return redirect(oauth.authorize_url(_callback_url(page), pending.state))
+        return redirect(page, oauth.authorize_url(_callback_url(page), pending.state))
     expected = page.services.settings.api_token
     supplied = form.get("token", "").encode("utf-8", "surrogatepass")
     if form.get("via") == "token" and expected and hmac.compare_digest(supplied, expected.encode()):
         session = new_session("local", local=True)
         cookies = [
-            set_cookie(SESSION_COOKIE, seal(page.key, session, page.now), SESSION_SECONDS,
-                       page.secure),
-            clear_cookie(PENDING_COOKIE, page.secure),
-        ]  # fmt: skip
-        return redirect(pending.next, cookies)
+            page.cookie(SESSION_COOKIE, seal(page.key, session, page.now), SESSION_SECONDS),
+            page.forget(PENDING_COOKIE),
+        ]
+        return redirect(page, pending.next, cookies)
     return html(page, "error.html", 401, title="Sign-in failed", detail="Wrong token.")
 
 
@@ -408,12 +420,10 @@ def oauth_callback() -> Response:
         PENDING_COOKIE,
         SESSION_COOKIE,
         SESSION_SECONDS,
-        clear_cookie,
         new_session,
         open_pending,
         same_token,
         seal,
-        set_cookie,
     )
 
     page = _Request(pages_api.current_request)
@@ -433,19 +443,18 @@ def oauth_callback() -> Response:
         return html(page, "error.html", 401, title="Sign-in failed", detail=str(exc))
     session = new_session(login_name, token=token)
     cookies = [
-        set_cookie(SESSION_COOKIE, seal(page.key, session, page.now), SESSION_SECONDS,
-                   page.secure),
-        clear_cookie(PENDING_COOKIE, page.secure),
-    ]  # fmt: skip
-    return redirect(pending.next, cookies)
+        page.cookie(SESSION_COOKIE, seal(page.key, session, page.now), SESSION_SECONDS),
+        page.forget(PENDING_COOKIE),
+    ]
+    return redirect(page, pending.next, cookies)
 
 
 @pages_api.route("/ui/logout", methods=["POST"], content_types=FORM)
 @state_changing
 def logout(page: _Request) -> Response:
-    from chalicelib.pages.session import SESSION_COOKIE, clear_cookie
+    from chalicelib.pages.session import SESSION_COOKIE
 
-    return redirect("/ui/login", [clear_cookie(SESSION_COOKIE, page.secure)])
+    return redirect(page, "/ui/login", [page.forget(SESSION_COOKIE)])
 
 
 @pages_api.route("/ui/static/{name}", methods=["GET"])
@@ -462,6 +471,16 @@ def static(name: str) -> Response:
         "X-Content-Type-Options": "nosniff",
     }
     return Response(body=data.decode(), status_code=200, headers=headers)
+
+
+def _asked_path(request: Any) -> str:
+    """The page asked for, to return to after signing in. Chalice's ``path`` is the route's
+    template (``/ui/runs/{run_id}``): the values go back in, and the query after it."""
+    path = request.path
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", quote(value, safe=""))
+    query = dict(request.query_params or {})
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def _callback_url(page: _Request) -> str:

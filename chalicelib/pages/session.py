@@ -29,7 +29,6 @@ PENDING_COOKIE = "maestro_signin"
 SESSION_SECONDS = 3600  # short: a revoked GitHub access stops at the next sign-in
 PENDING_SECONDS = 600  # the time to finish GitHub's consent page
 MAX_COOKIE_CHARS = 4000  # browsers keep 4096 bytes per cookie; longer is not ours
-COOKIE_PATH = "/ui"
 Purpose = Literal["session", "pending"]
 FERNET_TOKEN = re.compile(r"(?:[A-Za-z0-9_-]{4})+(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?")
 
@@ -123,13 +122,13 @@ def read_cookies(header: str | None) -> dict[str, str]:
     return {name: morsel.value for name, morsel in jar.items()}
 
 
-def set_cookie(name: str, value: str, max_age: int, secure: bool) -> str:
-    """A ``Set-Cookie`` value: HttpOnly, SameSite=Lax, scoped to the pages, Secure unless the
-    pages are served on loopback over plain HTTP (local mode)."""
+def set_cookie(name: str, value: str, max_age: int, secure: bool, path: str = "/ui") -> str:
+    """A ``Set-Cookie`` value: HttpOnly, SameSite=Lax, scoped to the pages (``path``), Secure
+    unless the pages are served on loopback over plain HTTP (local mode)."""
     jar: SimpleCookie = SimpleCookie()
     jar[name] = value
     morsel = jar[name]
-    morsel["path"] = COOKIE_PATH
+    morsel["path"] = path
     morsel["max-age"] = str(max_age)
     morsel["httponly"] = True
     morsel["samesite"] = "Lax"
@@ -138,8 +137,20 @@ def set_cookie(name: str, value: str, max_age: int, secure: bool) -> str:
     return morsel.OutputString()
 
 
-def clear_cookie(name: str, secure: bool) -> str:
-    return set_cookie(name, "", 0, secure)
+def clear_cookie(name: str, secure: bool, path: str = "/ui") -> str:
+    return set_cookie(name, "", 0, secure, path)
+
+
+def base_path(public_url: str) -> str:
+    """The path the app is served under (API Gateway's stage, ``/api``; none in local mode):
+    links, redirects and the cookies' path start with it.
+
+    >>> base_path("https://abc.execute-api.eu-west-1.amazonaws.com/api/")
+    '/api'
+    >>> base_path("http://127.0.0.1:8000")
+    ''
+    """
+    return urlsplit(public_url).path.rstrip("/")
 
 
 def secure_cookies(public_url: str) -> bool:

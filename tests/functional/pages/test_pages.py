@@ -41,10 +41,15 @@ def allow(fake: FakeGitHub, login: str, repo: str, role: str) -> None:
 def test_signed_out_visitors_are_sent_to_sign_in_and_the_api_keeps_its_token(
     browser: Browser,
 ) -> None:
-    for path in ("/ui/runs", "/ui/runs/run-open", "/ui/locks", "/ui/costs"):
+    for path, back in (
+        ("/ui/runs", "%2Fui%2Fruns"),
+        ("/ui/runs/run-open", "%2Fui%2Fruns%2Frun-open"),
+        ("/ui/runs/run-open/steps/plan", "%2Fui%2Fruns%2Frun-open%2Fsteps%2Fplan"),
+        ("/ui/costs?repo=a/b", "%2Fui%2Fcosts%3Frepo%3Da%252Fb"),
+    ):
         answer = browser.get(path)
         assert answer.status_code == 303
-        assert answer.headers["Location"].startswith("/ui/login?next=/ui/")
+        assert answer.headers["Location"] == f"/ui/login?next={back}"
     assert browser.get("/ui/api/runs/run-open/logs").status_code == 401
     assert browser.client.http.get("/runs").status_code == 401  # bearer API unchanged
 
@@ -143,7 +148,7 @@ def test_lock_release_needs_write_access(
     allow(fake, "reader", READABLE, "read")
     browser.sign_in_with_github(fake, "reader")
     listing = browser.get("/ui/locks").body.decode()
-    assert "PR #7" in listing and "PR #8" in listing and "/release\"" not in listing
+    assert "PR #7" in listing and "PR #8" in listing and '/release"' not in listing
     csrf = browser.csrf()
     refused = browser.post(f"/ui/locks/{key.id}/release", {"csrf": csrf})
     assert refused.status_code == 403
@@ -156,7 +161,7 @@ def test_lock_release_needs_write_access(
     writer = Browser(browser.client)
     allow(fake, "writer", READABLE, "write")
     writer.sign_in_with_github(fake, "writer")
-    assert "/release\"" in writer.get("/ui/locks").body.decode()
+    assert '/release"' in writer.get("/ui/locks").body.decode()
     released = writer.post(f"/ui/locks/{key.id}/release", {"csrf": writer.csrf()})
     assert released.status_code == 303
     after = pages.locks.find(READABLE)[0]
@@ -203,3 +208,27 @@ def test_static_assets_are_only_the_shipped_ones(browser: Browser) -> None:
     assert browser.get("/ui/static/pages.css").status_code == 200
     for name in ("..%2F__init__.py", "session.py", ".hidden.js", "missing.css"):
         assert browser.get(f"/ui/static/{name}").status_code == 404
+
+
+def test_links_redirects_and_cookies_carry_the_stage_path(pages: Services) -> None:
+    """Deployed behind API Gateway the pages live under the stage (``/api``): every link,
+    redirect and cookie path says so, while the routes themselves do not see it."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib.services import set_services
+
+    staged = pages.settings.model_copy(update={"public_url": "https://maestro.example/api"})
+    set_services(Services(staged, store=pages.store))
+    with Client(app) as client:
+        browser = Browser(client)
+        assert browser.get("/ui/runs").headers["Location"] == "/api/ui/login?next=%2Fui%2Fruns"
+        page = browser.get("/ui/login")
+        cookie = page.headers["Set-Cookie"]
+        assert "Path=/api/ui" in cookie and "Secure" in cookie
+        state = page.body.decode().split('name="state" value="')[1].split('"')[0]
+        signed = browser.post("/ui/login", {"state": state, "via": "token", "token": "test-token"})
+        assert signed.headers["Location"] == "/api/ui/runs"
+        text = browser.get("/ui/runs").body.decode()
+        assert 'href="/api/ui/locks"' in text and 'src="/api/ui/static/pages.js"' in text
+        assert 'href="/ui/' not in text and 'action="/ui/' not in text
