@@ -14,11 +14,14 @@ the artifacts bucket) is a moto server on loopback.
 
 from __future__ import annotations
 
+import base64
 import copy
+import io
 import json
 import re
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,12 +379,19 @@ def world(tmp_path: Path) -> Iterator[World]:
     assert github.violations == [], "requests GitHub's OpenAPI description does not allow"
 
 
-def pull_request(action: str, number: int, head_sha: str, merged_sha: str | None = None) -> dict:
+def pull_request(
+    action: str,
+    number: int,
+    head_sha: str,
+    merged_sha: str | None = None,
+    head: str = "infra_features",
+    base: str = "infra_main",
+) -> dict:
     event = copy.deepcopy(json.loads((EVENTS / f"pull_request.{action}.json").read_text()))
     pr = event["pull_request"]
     event["number"] = pr["number"] = number
-    pr["head"].update(ref="infra_features", sha=head_sha)
-    pr["base"]["ref"] = "infra_main"
+    pr["head"].update(ref=head, sha=head_sha)
+    pr["base"]["ref"] = base
     pr["merged"] = merged_sha is not None
     pr["merge_commit_sha"] = merged_sha
     event["repository"]["full_name"] = REPO
@@ -394,6 +404,12 @@ def push_event(branch: str, sha: str) -> dict:
     event["head_commit"].update(id=sha, message="change")
     event["repository"]["full_name"] = REPO
     return event
+
+
+def s3_json(world: World, key: str) -> dict:
+    s3 = boto3.client("s3", endpoint_url=world.moto, region_name=REGION,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    return json.loads(s3.get_object(Bucket="maestrops-artifacts", Key=key)["Body"].read())
 
 
 def assert_succeeded(outcome: Outcome) -> None:
@@ -476,3 +492,46 @@ def test_a_failed_run_is_reported_and_fails_the_job(world: World) -> None:
     assert outcome.steps["Report on the pull request"]["outcome"] == "success"
     [comment] = world.github.thread_bodies(REPO, 5)
     assert "failed" in comment
+
+
+def test_cd_application_deploys_the_merged_commit_over_ssm(world: World) -> None:
+    aws = {"endpoint_url": world.moto, "region_name": REGION,
+           "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # fmt: skip
+    ec2, ssm = boto3.client("ec2", **aws), boto3.client("ssm", **aws)
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "Role", "Value": "app"}]}]
+    [app_host] = [
+        i["InstanceId"]
+        for i in ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=tags
+        )["Instances"]
+    ]
+    compose = "services:\n  web:\n    image: nginx:1.27\n"
+    head = world.push("integration", {"app/docker-compose.yml": compose}, "the app")
+    world.push("deployment", {"app/README": "deployment branch\n"}, "start deployment")
+    merged = world.merge("integration", "deployment")
+
+    # Only a merge from the integration branch deploys.
+    other = pull_request("closed", 11, head, merged, head="hotfix", base="deployment")
+    assert world.run("cd-application", "pull_request", other, merged).ran is False
+
+    for attempt in (1, 2):  # the same commit deployed again sends the same command again
+        event = pull_request("closed", 12, head, merged, head="integration", base="deployment")
+        outcome = world.run("cd-application", "pull_request", event, merged)
+        assert_succeeded(outcome)
+        sent = [
+            c for c in ssm.list_commands()["Commands"] if "/ssm/deploy" in c["OutputS3KeyPrefix"]
+        ]
+        assert len(sent) == attempt
+        assert sent[-1]["DocumentName"] == "AWS-RunShellScript"
+        script = "\n".join(sent[-1]["Parameters"]["commands"])
+        assert "'--secret-id' 'maestrops/acme/infra/app'" in script
+        bodies = world.github.thread_bodies(REPO, 12)
+        assert any(f"cd-application run #{world.run_number} succeeded" in b for b in bodies)
+        # The command carries the merged commit's compose file, to the app host by id.
+        found = re.search(r"base64 -d > \"\$bundle\" <<'(\w+)'\n(.*?)\n\1", script, re.S)
+        assert found, script[-500:]
+        encoded = found.group(2)
+        with tarfile.open(fileobj=io.BytesIO(base64.b64decode(encoded))) as bundle:
+            assert bundle.extractfile("docker-compose.yml").read().decode() == compose
+        result = s3_json(world, f"runs/gha-{9000 + world.run_number}-1/results/deploy.json")
+        assert result["status"] == "succeeded" and result["reason"].endswith(f"on {app_host}")
