@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.jobs import JobSpec
+from chalicelib.pipelines.config import ACTIONS_BACKEND
 from runners.artifacts import ArtifactStore
 from runners.report import Reporter
 
-# The job's backend when ``runners.actions`` built it from a GitHub Actions run.
-ACTIONS_BACKEND = "github-actions"
+__all__ = ["ACTIONS_BACKEND", "RunContext", "StepOutcome"]
 
 
 @dataclass

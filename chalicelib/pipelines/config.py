@@ -79,6 +79,23 @@ class PipelineSettings(_Strict):
     backend: Backend | None = None  # None: the controller's default backend
     timeout_minutes: int = Field(default=60, ge=1, le=480)
 
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _not_actions(cls, value: Any) -> Any:
+        """GitHub Actions starts its own runs: the controller cannot dispatch to it. Said
+        plainly rather than as a list of the backends it can start."""
+        if value == ACTIONS_BACKEND:
+            raise ValueError(
+                f"{ACTIONS_BACKEND!r} is not a backend the controller starts: a repository "
+                "that runs its pipelines on GitHub Actions uses the workflows of "
+                ".github/workflows (runner.yml) instead of the controller's webhook, and "
+                "needs no backend here"
+            )
+        return value
+
+
+ACTIONS_BACKEND = "github-actions"  # runners/actions.py builds the jobs of those workflows
+
 
 # A state object key below the repository's prefix in the state bucket: S3-safe characters,
 # relative, no empty or dot segments, at most 512 bytes (well under S3's 1024 with the prefix).

@@ -102,3 +102,18 @@ def test_monitoring_plays_the_app_playbook_beside_its_own():
         s for s in steps_for(Pipeline.ANSIBLE_MONITORING, config) if s.kind == "ansible_playbook"
     ]
     assert playbook.params["more_playbooks"] == ["ops/app.yml"]
+
+
+def test_github_actions_as_a_backend_is_refused_at_validation_saying_why(tmp_path: Path):
+    from chalicelib.pipelines.config import ConfigError
+
+    text = "pipelines:\n  terraform-plan:\n    backend: github-actions\n"
+    with pytest.raises(ConfigError) as refused:
+        parse_config(text)
+    message = str(refused.value)
+    assert "pipelines.terraform-plan.backend" in message
+    assert "not a backend the controller starts" in message and ".github/workflows" in message
+    # The Actions path reads the same file: its job is refused with the same words.
+    (tmp_path / ".gitops.yml").write_text(text)
+    with pytest.raises(ConfigError, match="not a backend the controller starts"):
+        job_from_actions(Pipeline.TERRAFORM_PLAN, ENV, {}, tmp_path)
