@@ -94,6 +94,17 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # The run pages (served by the API function) sign users in and seal their cookies.
+  dynamic "statement" {
+    for_each = each.key == "api_handler" ? [1] : []
+
+    content {
+      sid       = "ReadPagesSecrets"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [local.secret_arns["oauth-client-secret"], local.secret_arns["session-key"]]
+    }
+  }
+
   dynamic "statement" {
     for_each = contains(["api_handler", "dispatch_events", "on_runner_event"], each.key) ? [1] : []
 

@@ -14,6 +14,10 @@ locals {
     MAESTRO_GITHUB_API_URL            = var.github_api_url
     MAESTRO_GITHUB_STATUS_MODE        = var.github_status_mode
     MAESTRO_PUBLIC_URL                = var.public_url
+    MAESTRO_GITHUB_WEB_URL            = var.github_web_url
+    MAESTRO_OAUTH_CLIENT_ID           = var.github_oauth_client_id
+    MAESTRO_OAUTH_CLIENT_SECRET_NAME  = aws_secretsmanager_secret.this["oauth-client-secret"].name
+    MAESTRO_SESSION_KEY_SECRET_NAME   = aws_secretsmanager_secret.this["session-key"].name
     MAESTRO_API_AUTH                  = "iam" # API Gateway checks SigV4 on the runs API
     MAESTRO_ALLOWED_REPOS             = join(",", var.allowed_repos)
     MAESTRO_EVENT_BUS                 = local.event_bus_name

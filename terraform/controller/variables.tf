@@ -86,6 +86,23 @@ variable "github_status_mode" {
   }
 }
 
+variable "github_oauth_client_id" {
+  description = "The GitHub App's Client ID, for the run pages' sign-in with GitHub (docs/pages.md). Empty: the pages offer no sign-in."
+  type        = string
+  default     = ""
+}
+
+variable "github_web_url" {
+  description = "Where GitHub's OAuth web flow lives: https://github.com, or https://HOST for GitHub Enterprise Server."
+  type        = string
+  default     = "https://github.com"
+
+  validation {
+    condition     = can(regex("^https://", var.github_web_url))
+    error_message = "The github_web_url must be an https URL."
+  }
+}
+
 variable "public_url" {
   description = "Base URL of the deployed API (Chalice's EndpointURL), used for the run links in comments and statuses. Known after the first `chalice deploy`."
   type        = string

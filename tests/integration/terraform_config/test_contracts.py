@@ -185,6 +185,7 @@ LOCAL_ONLY_SETTINGS = {
     "MAESTRO_API_TOKEN",
     "MAESTRO_DATA_DIR",
     "MAESTRO_REPOS_DIR",
+    "MAESTRO_OAUTH_CLIENT_SECRET",  # local mode's OAuth secret; AWS reads Secrets Manager
 }
 
 # Set by the Lambda runtime, and reserved: a function's configuration may not set them.
@@ -365,7 +366,10 @@ def test_hand_written_chalice_policies_name_the_resources_terraform_creates(hcl,
     if not policies:
         pytest.skip("no hand-written Chalice policies in .chalice/")
     created = terraform_resource_names(hcl)
-    created |= {f"maestrops/prod/{k}" for k in ("webhook-secret", "github-app", "registry")}
+    created |= {
+        f"maestrops/prod/{k}"
+        for k in ("webhook-secret", "github-app", "registry", "oauth-client-secret", "session-key")
+    }
     referenced = set()
     for path in policies:
         for statement in json.loads(path.read_text())["Statement"]:
