@@ -19,9 +19,11 @@ import copy
 import io
 import json
 import re
+import socket
 import subprocess
 import sys
 import tarfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +174,7 @@ class World:
     github: FakeGitHub
     cli_config: Path
     run_number: int = 0
+    extra_secrets: dict[str, str] = field(default_factory=dict)
 
     @property
     def bare(self) -> Path:
@@ -202,6 +205,7 @@ class World:
             "MAESTRO_STATE_BUCKET": "maestrops-tfstate",
             "MAESTRO_STATE_LOCK_TABLE": "maestrops-tfstate-locks",
             "MAESTRO_STATE_BACKEND_CONFIG": backend,
+            **self.extra_secrets,
         }
 
     def run(self, pipeline: str, event_name: str, event: dict[str, Any], sha: str) -> Outcome:
@@ -406,6 +410,11 @@ def push_event(branch: str, sha: str) -> dict:
     return event
 
 
+def aws_args(world: World) -> dict[str, str]:
+    return {"endpoint_url": world.moto, "region_name": REGION,
+            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # fmt: skip
+
+
 def s3_json(world: World, key: str) -> dict:
     s3 = boto3.client("s3", endpoint_url=world.moto, region_name=REGION,
                       aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
@@ -535,3 +544,91 @@ def test_cd_application_deploys_the_merged_commit_over_ssm(world: World) -> None
             assert bundle.extractfile("docker-compose.yml").read().decode() == compose
         result = s3_json(world, f"runs/gha-{9000 + world.run_number}-1/results/deploy.json")
         assert result["status"] == "succeeded" and result["reason"].endswith(f"on {app_host}")
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[tuple[str, tuple[str, str]]]:
+    """Debian's docker-registry on loopback that refuses pushes without a login."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt  # bcrypt through libxcrypt: the registry's htpasswd format
+
+        hashed = crypt.crypt("s3cret-registry-pw", crypt.mksalt(crypt.METHOD_BLOWFISH))
+    folder = tmp_path / "registry"
+    folder.mkdir()
+    (folder / "htpasswd").write_text(f"ci:{hashed}\n")
+    port = free_port()
+    (folder / "config.yml").write_text(
+        "version: 0.1\nlog: {level: warn}\n"
+        f"storage: {{filesystem: {{rootdirectory: '{folder / 'data'}'}}}}\n"
+        f"http: {{addr: '127.0.0.1:{port}'}}\n"
+        f"auth: {{htpasswd: {{realm: maestrops, path: '{folder / 'htpasswd'}'}}}}\n"
+    )
+    proc = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_port(port)
+        yield f"localhost:{port}", ("ci", "s3cret-registry-pw")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+def test_ci_application_logs_in_pushes_and_commits_the_tags(world: World, registry) -> None:
+    address, (user, password) = registry
+    secrets = boto3.client("secretsmanager", **aws_args(world))
+    login = json.dumps({"username": user, "password": password})
+    secrets.create_secret(Name="maestrops/registry", SecretString=login)
+    world.extra_secrets.update(
+        MAESTRO_REGISTRY=address, MAESTRO_REGISTRY_SECRET="maestrops/registry"
+    )
+    compose = (FIXTURES / "compose" / "app-docker-compose.yml").read_text()
+    backend = FIXTURES / "images" / "backend"
+    files = {f"app/backend/{p.name}": p.read_text() for p in backend.iterdir()}
+    files |= {
+        "app/docker-compose.yml": compose,
+        ".gitops.yml": "terraform: {dir: infra}\n"
+        "application: {images: [{name: maestrops/backend, context: app/backend}]}\n",
+    }
+    sha = world.push("integration", files, "the app")
+    outcome = world.run("ci-application", "push", push_event("integration", sha), sha)
+    assert_succeeded(outcome)
+
+    tag = f"{world.run_number}-{sha[:7]}"
+    ref = f"docker://{address}/maestrops/backend:{tag}"
+    anonymous = subprocess.run(["skopeo", "inspect", "--tls-verify=false", ref],
+                               capture_output=True, text=True)  # fmt: skip
+    assert anonymous.returncode != 0  # the registry wants a login, and the push had one
+    inspected = subprocess.run(
+        ["skopeo", "inspect", "--tls-verify=false", "--creds", f"{user}:{password}", ref],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert json.loads(inspected.stdout)["RepoTags"] == [tag]
+    # The tag commit went back to the branch, and its push does not build again.
+    head = world.git("--git-dir", str(world.bare), "log", "-1", "--format=%H %s", "integration")
+    bot_sha, message = head.split(" ", 1)
+    assert message.endswith("[maestro-bot]") and tag in message
+    shown = world.git("--git-dir", str(world.bare), "show", "integration:app/docker-compose.yml")
+    assert f"{address}/maestrops/backend:{tag}@sha256:" in shown
+    bot_push = push_event("integration", bot_sha)
+    bot_push["head_commit"]["message"] = message
+    assert world.run("ci-application", "push", bot_push, bot_sha).ran is False
+    assert password not in outcome.steps["Run ci-application"]["output"]
