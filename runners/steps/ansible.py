@@ -115,10 +115,14 @@ def playbook(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcom
 def _more_playbooks(ctx: RunContext, given: Sequence[str]) -> tuple[list[str], list[str]]:
     """(paths to play, names the repository lacks): a repository with its own monitoring
     playbook may have no app playbook beside it, and still gets its monitoring host."""
-    found, missing = [], []
+    found: list[str] = []
+    missing: list[str] = []
     for name in given:
         path = inside(ctx.repo_dir, name, "ansible.more_playbooks")
-        (found if path.is_file() else missing).append(str(path) if path.is_file() else name)
+        if path.is_file():
+            found.append(str(path))
+        else:
+            missing.append(name)
     return found, missing
 
 
