@@ -86,7 +86,8 @@ def run_page(
             }
         )
     plan_text, plan_note = _plan(run, read)
-    cost = plan_cost(run.artifacts, read) if "cost_report" in run.artifacts else None
+    priced = any(name in run.artifacts for name in ("cost_report", "cost_block"))
+    cost = plan_cost(run.artifacts, read) if priced else None
     writer = access.can_write(run.repo)
     return {
         "run": run,

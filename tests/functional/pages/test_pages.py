@@ -232,3 +232,29 @@ def test_links_redirects_and_cookies_carry_the_stage_path(pages: Services) -> No
         text = browser.get("/ui/runs").body.decode()
         assert 'href="/api/ui/locks"' in text and 'src="/api/ui/static/pages.js"' in text
         assert 'href="/ui/' not in text and 'action="/ui/' not in text
+
+
+def test_the_run_page_shows_the_redacted_plan_and_cost_never_the_raw_plan(
+    browser: Browser, fake: FakeGitHub, pages: Services, tmp_path
+) -> None:
+    raw = tmp_path / "plan.json"
+    raw.write_text('{"planned_values": {"password": "RAW-SECRET-VALUE"}}')
+    redacted = tmp_path / "plan-redacted.txt"
+    redacted.write_text("Plan: 1 to add, 0 to change, 0 to destroy.\n  + password = (sensitive)\n")
+    block = tmp_path / "cost-block.md"
+    block.write_text("Monthly cost: +$12.00 <b>bold</b>")
+    pages.store.create(Run(id="run-plan", repo=READABLE, pipeline="terraform-plan", sha="d" * 40,
+                           cost={"total_monthly_cost": "42.10", "currency": "USD"}))  # fmt: skip
+    pages.store.transition("run-plan", RunStatus.DISPATCHED, backend="recording", runner_ref="r")
+    artifacts = {"plan_json": raw.as_uri(), "plan_redacted": redacted.as_uri(),
+                 "cost_block": block.as_uri()}  # fmt: skip
+    pages.store.transition("run-plan", RunStatus.SUCCEEDED, artifacts=artifacts)
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    for _ in range(2):
+        text = browser.get("/ui/runs/run-plan").body.decode()
+        assert "Plan: 1 to add, 0 to change, 0 to destroy." in text
+        assert "+ password = (sensitive)" in text
+        assert "RAW-SECRET-VALUE" not in text
+        assert "Monthly cost: +$12.00 &lt;b&gt;bold&lt;/b&gt;" in text
+        assert "Monthly total 42.10 USD" in text
