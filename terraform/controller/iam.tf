@@ -300,6 +300,21 @@ data "aws_iam_policy_document" "runner_common" {
     actions   = ["ecr:GetAuthorizationToken"]
     resources = ["*"] # justified: GetAuthorizationToken has no resource-level permissions
   }
+
+  # ci-application runs unmerged code with the plan identity: it may add images to the app
+  # repositories, whose tags are immutable; hosts run only the digests a compose commit names.
+  dynamic "statement" {
+    for_each = length(aws_ecr_repository.app) > 0 ? [1] : []
+
+    content {
+      sid = "PushApplicationImages"
+      actions = [
+        "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+        "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage",
+      ]
+      resources = [for r in aws_ecr_repository.app : r.arn]
+    }
+  }
 }
 
 # The plan identity: reads, never writes the stack, the state or the lock table.
@@ -478,6 +493,39 @@ data "aws_iam_policy_document" "runner" {
         "arn:${local.partition}:iam::${local.account_id}:instance-profile/*-host",
       ]
     }
+  }
+
+  # cd-application: the deploy script to the running hosts tagged Role=app (found by tag,
+  # then addressed by id), and each host's outcome. No ssm:ListCommands: it returns every
+  # command's parameters, other runs' included.
+  statement {
+    sid       = "FindTheAppHosts"
+    actions   = ["ec2:DescribeInstances"]
+    resources = ["*"] # justified: DescribeInstances has no resource-level permissions
+  }
+
+  statement {
+    sid       = "DeployToTheAppHosts"
+    actions   = ["ssm:SendCommand"]
+    resources = ["arn:${local.partition}:ec2:${var.region}:${local.account_id}:instance/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ssm:resourceTag/Role"
+      values   = ["app"]
+    }
+  }
+
+  statement {
+    sid       = "TheDeployScriptDocument"
+    actions   = ["ssm:SendCommand"]
+    resources = ["arn:${local.partition}:ssm:${var.region}::document/AWS-RunShellScript"]
+  }
+
+  statement {
+    sid       = "DeployOutcome"
+    actions   = ["ssm:GetCommandInvocation"]
+    resources = ["*"] # justified: GetCommandInvocation takes a command id, not a resource
   }
 
   # Ansible's amazon.aws.aws_ssm connection: a session per host, files through the bucket

@@ -96,3 +96,13 @@ output "runner_role_arns" {
   description = "The runners' two identities (docs/security.md): `plan` for unmerged code, `apply` for merged, reviewed runs."
   value       = { for k, r in local.runner_roles : k => r.arn }
 }
+
+output "application" {
+  description = "Inputs of terraform/infra for the app hosts (app_secret_arn, app_secret_kms_key_arn, app_image_repository_arns), and the registry ci-application pushes to."
+  value = {
+    registry              = local.app_registry
+    secret_arn            = aws_secretsmanager_secret.this["app"].arn
+    secret_kms_key_arn    = aws_kms_key.controller.arn
+    image_repository_arns = [for r in aws_ecr_repository.app : r.arn]
+  }
+}

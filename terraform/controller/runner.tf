@@ -12,7 +12,11 @@ locals {
       MAESTRO_ARTIFACTS_BUCKET = aws_s3_bucket.artifacts.bucket
       MAESTRO_EVENT_BUS        = local.event_bus_name
       AWS_DEFAULT_REGION       = var.region
+      # ci-application's registry and cd-application's secret (read on the hosts, not here).
+      MAESTRO_REGISTRY   = local.app_registry
+      MAESTRO_APP_SECRET = aws_secretsmanager_secret.this["app"].name
     },
+    var.app_registry != "" ? { MAESTRO_REGISTRY_SECRET = aws_secretsmanager_secret.this["registry"].name } : {},
     var.infracost_enabled ? { MAESTRO_INFRACOST_SECRET = aws_secretsmanager_secret.this["infracost-api-key"].name } : {},
   )
 }

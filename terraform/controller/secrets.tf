@@ -7,6 +7,7 @@ locals {
     github-app        = "GitHub App private key (the PEM file GitHub generates for the App)"
     registry          = "Container registry credentials for image builds: JSON {username, password}, the image_build step's registry_secret"
     infracost-api-key = "Infracost API key of the runners' cost step (used when infracost_enabled)"
+    app               = "The application's settings for cd-application: JSON {KEY: value} that the app hosts write to a 0600 .env for the deploy only (POSTGRES_*, DATABASE_URL, ACME_EMAIL, APP_DOMAIN)"
 
     # The run pages' sign-in (docs/pages.md), read by the API function only.
     oauth-client-secret = "The GitHub App's OAuth client secret, for the run pages' sign-in (docs/pages.md)"

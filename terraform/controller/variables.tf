@@ -137,6 +137,28 @@ variable "runner_image_tag" {
   }
 }
 
+variable "app_images" {
+  description = "Names of the application's images (`.gitops.yml` application.images[].name): one ECR repository each under `<app_name>-<stage>/`."
+  type        = list(string)
+  default     = ["maestrops/backend", "maestrops/frontend"]
+
+  validation {
+    condition     = alltrue([for name in var.app_images : can(regex("^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$", name))])
+    error_message = "Each app_images entry must be an image repository name such as maestrops/backend."
+  }
+}
+
+variable "app_registry" {
+  description = "Registry ci-application pushes to, as host[:port][/path], with credentials in the `registry` secret. Empty: this account's ECR (the app_images repositories), with the runner's own identity."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.app_registry == "" || can(regex("^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*$", var.app_registry))
+    error_message = "The app_registry must be host[:port][/path] in lower case, or empty for ECR."
+  }
+}
+
 variable "infracost_enabled" {
   description = "Give the runners INFRACOST_API_KEY from the `infracost-api-key` secret (put its value first). Without it the cost step uses the built-in estimator."
   type        = bool

@@ -56,18 +56,21 @@ module "network" {
 module "app" {
   source = "./modules/compute"
 
-  name                 = local.name
-  role                 = "app"
-  instance_count       = var.app_instance_count
-  instance_type        = var.app_instance_type
-  ami_id               = data.aws_ami.host.id
-  subnet_ids           = module.network.public_subnet_ids
-  security_group_ids   = [module.network.security_group_ids["app"]]
-  root_volume_size     = var.app_root_volume_size
-  transfer_bucket_arn  = var.ansible_transfer_bucket_arn
-  transfer_kms_key_arn = var.ansible_transfer_kms_key_arn
-  detailed_monitoring  = var.detailed_monitoring
-  tags                 = local.tags
+  name                      = local.name
+  role                      = "app"
+  instance_count            = var.app_instance_count
+  instance_type             = var.app_instance_type
+  ami_id                    = data.aws_ami.host.id
+  subnet_ids                = module.network.public_subnet_ids
+  security_group_ids        = [module.network.security_group_ids["app"]]
+  root_volume_size          = var.app_root_volume_size
+  transfer_bucket_arn       = var.ansible_transfer_bucket_arn
+  transfer_kms_key_arn      = var.ansible_transfer_kms_key_arn
+  app_secret_arn            = var.app_secret_arn
+  app_secret_kms_key_arn    = var.app_secret_kms_key_arn
+  app_image_repository_arns = var.app_image_repository_arns
+  detailed_monitoring       = var.detailed_monitoring
+  tags                      = local.tags
 }
 
 module "monitoring" {

@@ -159,6 +159,29 @@ variable "ansible_transfer_kms_key_arn" {
   default     = ""
 }
 
+variable "app_secret_arn" {
+  description = "ARN of the application's secret (terraform/controller output application.secret_arn): the app hosts read it into .env during a deploy. Empty: the hosts get no access."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.app_secret_arn == "" || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", var.app_secret_arn))
+    error_message = "The app_secret_arn must be a Secrets Manager secret ARN, or empty."
+  }
+}
+
+variable "app_secret_kms_key_arn" {
+  description = "ARN of the KMS key of the application's secret (terraform/controller output application.secret_kms_key_arn)."
+  type        = string
+  default     = ""
+}
+
+variable "app_image_repository_arns" {
+  description = "ECR repositories the app hosts pull the application's images from (terraform/controller output application.image_repository_arns)."
+  type        = list(string)
+  default     = []
+}
+
 variable "grafana_allowed_cidrs" {
   description = "CIDR blocks that may reach Grafana on 443; empty means everyone (Grafana has its own login)."
   type        = list(string)

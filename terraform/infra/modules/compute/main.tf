@@ -60,6 +60,74 @@ resource "aws_iam_role_policy" "transfer" {
   policy = data.aws_iam_policy_document.transfer[0].json
 }
 
+# App hosts: the deploy (runners/scripts/compose-deploy.sh) reads the application's secret
+# into .env, pulls the app images from ECR, and SSM writes its output under runs/*/ssm/.
+data "aws_iam_policy_document" "deploy" {
+  count = var.app_secret_arn != "" ? 1 : 0
+
+  statement {
+    sid       = "ReadTheAppSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = [var.app_secret_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.app_secret_kms_key_arn != "" ? [1] : []
+
+    content {
+      sid       = "DecryptTheAppSecret"
+      actions   = ["kms:Decrypt"]
+      resources = [var.app_secret_kms_key_arn]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["secretsmanager.${data.aws_region.current.name}.amazonaws.com"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.app_image_repository_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "PullTheAppImages"
+      actions   = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+      resources = var.app_image_repository_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.app_image_repository_arns) > 0 ? [1] : []
+
+    content {
+      sid       = "EcrLogin"
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"] # justified: GetAuthorizationToken has no resource-level permissions
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.transfer_bucket_arn != "" ? [1] : []
+
+    content {
+      sid       = "DeployOutput"
+      actions   = ["s3:PutObject"]
+      resources = ["${var.transfer_bucket_arn}/runs/*/ssm/*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "deploy" {
+  count = var.app_secret_arn != "" ? 1 : 0
+
+  name   = "app-deploy"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.deploy[0].json
+}
+
+data "aws_region" "current" {}
+
 resource "aws_iam_instance_profile" "this" {
   name = "${var.name}-${var.role}-host"
   role = aws_iam_role.this.name

@@ -83,3 +83,21 @@ variable "detailed_monitoring" {
   type        = bool
   default     = false
 }
+
+variable "app_secret_arn" {
+  description = "ARN of the application's secret (terraform/controller output application.secret_arn) that the deploy reads on these hosts. Empty: no deploy rights (monitoring hosts)."
+  type        = string
+  default     = ""
+}
+
+variable "app_secret_kms_key_arn" {
+  description = "KMS key that encrypts the application's secret (the controller's key)."
+  type        = string
+  default     = ""
+}
+
+variable "app_image_repository_arns" {
+  description = "ECR repositories of the application's images, which the deploy pulls."
+  type        = list(string)
+  default     = []
+}
