@@ -75,6 +75,10 @@ class FakeGitHub:
         self.user_tokens: dict[str, str] = {}
         self.oauth_violations: list[str] = []
         self._caller = threading.local()  # the request's Authorization, for the user calls
+        self.installation_permissions = {"contents": "write", "statuses": "write"}
+        self.token_scopes: dict[str, dict[str, Any]] = {}  # token -> what it was granted
+        # A misbehaving GitHub's answer to a request for a repository-scoped token.
+        self.grant_override: dict[str, Any] | None = None
         self._next_id = 1000
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -183,10 +187,29 @@ class FakeGitHub:
         return 501, {}, {"message": "not implemented"}
 
     # -- endpoints -------------------------------------------------------------------------
-    def _access_token(self, installation: str, **_: Any) -> tuple[int, dict[str, str], Any]:
+    def _access_token(
+        self, installation: str, *, body: Any = None, **_: Any
+    ) -> tuple[int, dict[str, str], Any]:
+        """Like GitHub: the token has the permissions asked for (else the installation's) and
+        the repositories named (else all); ``token_scopes`` keeps what each token got."""
         token = f"ghs_fake{self.new_id()}"
         self.installation_tokens[token] = int(installation)
-        return 201, {}, {"token": token, "expires_at": self.token_expiry}
+        asked = body or {}
+        permissions = asked.get("permissions") or dict(self.installation_permissions)
+        answer: dict[str, Any] = {
+            "token": token,
+            "expires_at": self.token_expiry,
+            "permissions": permissions,
+            "repository_selection": "selected" if "repositories" in asked else "all",
+        }
+        if "repositories" in asked:
+            answer["repositories"] = [{"name": name} for name in asked["repositories"]]
+        self.token_scopes[token] = {
+            "permissions": permissions,
+            "repositories": asked.get("repositories"),
+        }
+        scoped = "repositories" in asked
+        return 201, {}, (self.grant_override if scoped and self.grant_override else answer)
 
     def _contents(self, owner: str, repo: str, path: str, *, query: dict[str, list[str]], **_: Any):
         key = (f"{owner}/{repo}", query.get("ref", [""])[0], path)
