@@ -25,6 +25,17 @@ demo: setup
 test: setup
 	$(BIN)/pytest
 
+# AWS mode end to end on moto: deploy with scripts/deploy.py, then a PR's plan, the merge's
+# apply and a failing deploy through the packaged functions (tests/aws_mode, a few minutes).
+.PHONY: test-aws
+test-aws: setup
+	$(BIN)/pytest tests/aws_mode
+
+# docs/deploy.md in one command: make deploy STAGE=prod (STEPS=controller,package for some).
+.PHONY: deploy
+deploy: $(VENV)/.stamp-project
+	$(BIN)/python scripts/deploy.py --stage $(or $(STAGE),$(error STAGE is required: make deploy STAGE=prod)) $(if $(STEPS),--steps $(STEPS))
+
 lint: $(VENV)/.stamp-project
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
