@@ -34,4 +34,21 @@ def test_no_match_leaves_the_file_byte_identical():
 def test_split_image():
     assert split_image("localhost:5000/a/b:1-abc") == ("localhost:5000/a/b", "1-abc")
     assert split_image("localhost:5000/a/b") == ("localhost:5000/a/b", None)
-    assert split_image("a/b@sha256:00") == ("a/b@sha256:00", None)
+    assert split_image("a/b@sha256:00") == ("a/b", None)
+    assert split_image("r:5000/a/b:4-abc@sha256:00") == ("r:5000/a/b", "4-abc")
+
+
+def test_full_references_carry_the_registry_and_digest_and_rewrite_again():
+    """The compose commit names what was pushed; the next build rewrites that line again."""
+    digest = "sha256:" + "a" * 64
+    registry = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/p"
+    text = COMPOSE
+    for run in (4, 5, 6):
+        ref = f"{registry}/maestrops/backend:{run}-0a3087a@{digest}"
+        text, changed = rewrite_image_tags(text, {"maestrops/backend": ref})
+        assert changed == ["backend"]
+        (line,) = [line for line in text.splitlines() if "maestrops/backend" in line]
+        # ruamel keeps the comment on its line (one space before it once the value is longer).
+        assert line.split(" #")[0].strip() == f'image: "{ref}"' and "# tag set by CI" in line
+        assert text.count("maestrops/backend") == 1
+    assert "image: maestrops/frontend:3-1111111" in text

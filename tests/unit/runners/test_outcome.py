@@ -53,8 +53,9 @@ BUILT = {
 
 def test_only_images_this_run_built_get_its_tag():
     names = {"images": ["maestrops/backend", "maestrops/frontend"]}
-    assert tags_wanted(names, BUILT) == {"maestrops/backend": "4-0a3087a"}
-    assert tags_wanted({}, BUILT) == {"maestrops/backend": "4-0a3087a"}
+    pushed = {"maestrops/backend": "r:5000/maestrops/backend:4-0a3087a"}  # registry included
+    assert tags_wanted(names, BUILT) == pushed
+    assert tags_wanted({}, BUILT) == pushed
     assert tags_wanted(names, {}) == {}  # the build was skipped: no tag for anyone
     explicit = {"images": {"maestrops/frontend": "3-1111111"}}
     assert tags_wanted(explicit, {}) == {"maestrops/frontend": "3-1111111"}
