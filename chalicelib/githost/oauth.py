@@ -154,4 +154,3 @@ class GitHubOAuth:
             raise OAuthError(f"GitHub refused {path}: {exc.github_status}") from None
         except ValueError:
             raise OAuthError(f"GitHub's answer to {path} is not JSON") from None
-
