@@ -59,14 +59,19 @@ class ArtifactReader:
             return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
         if parsed.scheme != "s3":
             return []
+        from botocore.exceptions import ClientError
+
         prefix = parsed.path.lstrip("/").rstrip("/") + "/"
         names: set[str] = set()
         pages = self._client().get_paginator("list_objects_v2")
-        for page in pages.paginate(Bucket=parsed.netloc, Prefix=prefix, Delimiter="/"):
-            for common in page.get("CommonPrefixes", []):
-                names.add(common["Prefix"][len(prefix) :].rstrip("/"))
-            for item in page.get("Contents", []):
-                names.add(item["Key"][len(prefix) :])
+        try:
+            for page in pages.paginate(Bucket=parsed.netloc, Prefix=prefix, Delimiter="/"):
+                for common in page.get("CommonPrefixes", []):
+                    names.add(common["Prefix"][len(prefix) :].rstrip("/"))
+                for item in page.get("Contents", []):
+                    names.add(item["Key"][len(prefix) :])
+        except ClientError:
+            return []  # a listing refused (no such bucket, no permission): what the run knows
         return sorted(name for name in names if name)
 
     def _client(self) -> Any:

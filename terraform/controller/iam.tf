@@ -115,6 +115,23 @@ data "aws_iam_policy_document" "lambda" {
     }
   }
 
+  # GET /runs/{id}/logs and the run pages list which steps of a run have logs.
+  dynamic "statement" {
+    for_each = each.key == "api_handler" ? [1] : []
+
+    content {
+      sid       = "ListStepLogs"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.artifacts.arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["runs/*/logs/*"]
+      }
+    }
+  }
+
   # Comment bodies the GitHub write budget holds back until GitHub's limits allow them.
   dynamic "statement" {
     for_each = contains(["api_handler", "dispatch_events", "on_runner_event", "sweep_locks", "flush_feedback", "reap_stuck_runs"], each.key) ? [1] : []
