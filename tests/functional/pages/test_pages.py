@@ -258,3 +258,35 @@ def test_the_run_page_shows_the_redacted_plan_and_cost_never_the_raw_plan(
         assert "RAW-SECRET-VALUE" not in text
         assert "Monthly cost: +$12.00 &lt;b&gt;bold&lt;/b&gt;" in text
         assert "Monthly total 42.10 USD" in text
+
+
+def test_the_list_pages_through_filtered_runs_and_refuses_bad_filters(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    for n in range(30):
+        pages.store.create(Run(id=f"run-p{n:02d}", repo=READABLE, pipeline="terraform-plan",
+                               sha=f"{n:040d}", branch="infra" if n % 2 else "other",
+                               created_at=f"2026-11-01T10:{n:02d}:00.000Z"))  # fmt: skip
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    first = browser.get(f"/ui/runs?repo={READABLE}&branch=&pr=").body.decode()
+    assert first.count('href="/ui/runs/run-p') == 25 and "run-p29" in first
+    next_url = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = browser.get(next_url).body.decode()
+    assert second.count('href="/ui/runs/run-p') == 5 and "run-p00" in second
+    assert 'rel="next"' not in second
+    only = browser.get(f"/ui/runs?repo={READABLE}&branch=infra").body.decode()
+    assert only.count('href="/ui/runs/run-p') == 15 and "run-p28" not in only
+    for bad in ("status=AAA", "pr=0", "repo=../etc", "branch=a%00b", "colour=red"):
+        answer = browser.get(f"/ui/runs?{bad}")
+        assert answer.status_code == 400, bad
+        assert 'class="notice"' in answer.body.decode()
+    cursor = next_url.split("cursor=")[1]
+    assert browser.get(f"/ui/runs?branch=infra&cursor={cursor}").status_code == 400
+
+
+def test_status_and_comment_links_open_the_run_page() -> None:
+    from chalicelib.settings import Settings
+
+    settings = Settings(public_url="https://maestro.example/api/")
+    assert settings.run_url("run-1") == "https://maestro.example/api/ui/runs/run-1"

@@ -173,3 +173,26 @@ def test_the_local_token_may_do_everything_and_a_tokenless_session_nothing() -> 
     cache = PermissionCache()
     assert Access(new_session("local", local=True), ask, cache).can_write("a/b")
     assert not Access(new_session("octocat"), ask, cache).can_read("a/b")
+
+
+def test_the_cost_chart_draws_oldest_left_and_skips_what_is_not_a_number() -> None:
+    from chalicelib.pages.chart import HEIGHT, PAD, cost_chart
+
+    points = [  # newest first, as cost_history returns them
+        {"created_at": "2026-11-03T10:00:00Z", "total_monthly_cost": "30.00"},
+        {"created_at": "2026-11-02T10:00:00Z", "total_monthly_cost": "<svg onload=x>"},
+        {"created_at": "2026-11-01T10:00:00Z", "total_monthly_cost": "10.00"},
+    ]
+    chart = cost_chart(points)
+    assert chart is not None
+    assert [p.label for p in chart.points] == ["2026-11-01: 10.00/month", "2026-11-03: 30.00/month"]
+    assert chart.points[0].y == HEIGHT - PAD and chart.points[1].y == PAD  # low at the bottom
+    assert chart.points[0].x < chart.points[1].x
+    assert set(chart.path) <= set("0123456789., ")  # numbers only reach the SVG's attributes
+    assert (chart.low, chart.high, chart.first, chart.last) == (
+        "10.00",
+        "30.00",
+        "2026-11-01",
+        "2026-11-03",
+    )
+    assert cost_chart([]) is None and cost_chart(points[1:2]) is None
