@@ -19,11 +19,13 @@ import copy
 import io
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import tarfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,6 +346,8 @@ def world(tmp_path: Path) -> Iterator[World]:
     moto.start()
     host, port = moto.get_host_and_port()
     url = f"http://{host}:{port}"
+    # Servers in one process share moto's backends: start from an empty account.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
     aws = {"endpoint_url": url, "region_name": REGION,
            "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # fmt: skip
     s3 = boto3.client("s3", **aws)
@@ -374,6 +378,11 @@ def world(tmp_path: Path) -> Iterator[World]:
             ".gitops.yml": "terraform: {dir: infra}\n",
             "infra/main.tf": stack,
             "infra/backend.tf": 'terraform {\n  backend "s3" {}\n}\n',
+            **{
+                f"ansible/{path.relative_to(ROOT / 'ansible')}": path.read_text()
+                for path in (ROOT / "ansible").rglob("*")
+                if path.is_file() and ".cache" not in path.parts
+            },
         },
         "the stack",
     )
@@ -415,6 +424,11 @@ def aws_args(world: World) -> dict[str, str]:
             "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}  # fmt: skip
 
 
+def s3_text(world: World, key: str) -> str:
+    s3 = boto3.client("s3", **aws_args(world))
+    return s3.get_object(Bucket="maestrops-artifacts", Key=key)["Body"].read().decode()
+
+
 def s3_json(world: World, key: str) -> dict:
     s3 = boto3.client("s3", endpoint_url=world.moto, region_name=REGION,
                       aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
@@ -436,9 +450,8 @@ def test_validate_plan_apply_through_the_seed_workflows(world: World) -> None:
     # terraform-validate on a push to the feature branch: no backend, no comment.
     feature = world.push("infra_features", {"infra/main.tf": stack.replace('"one"', '"two"')},
                          "release two")  # fmt: skip
-    validate = world.run(
-        "terraform-validate", "push", push_event("infra_features", feature), feature
-    )
+    pushed = push_event("infra_features", feature)
+    validate = world.run("terraform-validate", "push", pushed, feature)
     assert_succeeded(validate)
     assert "terraform-validate run #1 succeeded" in validate.summary
     assert world.github.comments == {}
@@ -481,6 +494,35 @@ def test_validate_plan_apply_through_the_seed_workflows(world: World) -> None:
     bodies = world.github.thread_bodies(REPO, 7)
     assert any("terraform-apply run #4 succeeded" in b for b in bodies)
     assert sum("maestrops:thread=terraform-plan -->" in b for b in bodies) == 1
+
+    # ansible-monitoring (by hand here; after every apply on GitHub): the inventory from the
+    # applied state's outputs, then monitoring.yml and app.yml over the SSM connection.
+    dispatch = {
+        "ref": "refs/heads/infra_main",
+        "inputs": None,
+        "repository": pushed["repository"],
+        "sender": pushed["sender"],
+        "workflow": ".github/workflows/ansible-monitoring.yml",
+    }
+    world.run("ansible-monitoring", "workflow_dispatch", dispatch, merged)
+    prefix = f"runs/gha-{9000 + world.run_number}-1/"
+    results = {
+        n: s3_json(world, f"{prefix}results/{n}.json")
+        for n in ("init", "output", "inventory", "monitoring")
+    }
+    assert [results[n]["status"] for n in ("init", "output", "inventory")] == ["succeeded"] * 3
+    inventory = s3_text(world, prefix + "inventory.ini")
+    assert (
+        "monitoring-1 ansible_host=i-0456" in inventory and "app-1 ansible_host=i-0123" in inventory
+    )
+    log = s3_text(world, prefix + "logs/monitoring.log")
+    command = next(line for line in log.splitlines() if line.startswith("$ "))
+    assert re.search(r"/monitoring\.yml \S+/app\.yml -c amazon\.aws\.aws_ssm -e @", command)
+    if shutil.which("session-manager-plugin") is None:
+        # This machine lacks AWS's plugin (the runner image installs it): the connection was
+        # really attempted, and stops there.
+        assert results["monitoring"]["status"] == "failed"
+        assert 'required executable "session-manager-plugin"' in log
 
     # The third plan, on the applied state: nothing to change.
     after = world.run("terraform-plan", "pull_request", pull_request("opened", 8, merged), merged)
