@@ -135,7 +135,13 @@ def locks_page(gate: Any, access: Access, now: float | None = None) -> dict[str,
 def costs_page(store: Any, access: Access, repo: str | None) -> dict[str, Any]:
     """Cost over time of one repository's plans (the repositories with runs on the first
     page of the list are offered to pick from)."""
-    if repo is None or not access.can_read(repo):
-        return {"repo": repo, "history": None, "chart": None}
+    if repo is None:
+        recent = store.query(RunQuery(limit=100)).runs
+        names = sorted({run.repo for run in recent})
+        offered = [name for name in names if access.can_read(name)]
+        return {"repo": None, "history": None, "chart": None, "repos": offered}
+    if not access.can_read(repo):
+        return {"repo": repo, "history": None, "chart": None, "repos": []}
     history = cost_history(store, repo, "terraform-plan", 50)
-    return {"repo": repo, "history": history, "chart": cost_chart(history["points"])}
+    chart = cost_chart(history["points"])
+    return {"repo": repo, "history": history, "chart": chart, "repos": []}

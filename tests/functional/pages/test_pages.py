@@ -290,3 +290,24 @@ def test_status_and_comment_links_open_the_run_page() -> None:
 
     settings = Settings(public_url="https://maestro.example/api/")
     assert settings.run_url("run-1") == "https://maestro.example/api/ui/runs/run-1"
+
+
+def test_costs_offer_readable_repositories_and_chart_them(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    for n, (repo, total) in enumerate([(READABLE, "10.00"), (READABLE, "14.50"), (HIDDEN, "99")]):
+        pages.store.create(Run(id=f"run-c{n}", repo=repo, pipeline="terraform-plan", sha="e" * 40,
+                               created_at=f"2026-11-0{n + 1}T10:00:00.000Z",
+                               cost={"total_monthly_cost": total, "currency": "USD"}))  # fmt: skip
+        pages.store.transition(f"run-c{n}", RunStatus.DISPATCHED, backend="recording")
+        pages.store.transition(f"run-c{n}", RunStatus.SUCCEEDED)
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    offered = browser.get("/ui/costs").body.decode()
+    assert f"/ui/costs?repo={READABLE}" in offered and HIDDEN not in offered
+    chart = browser.get(f"/ui/costs?repo={READABLE}").body.decode()
+    assert '<svg role="img"' in chart and "<polyline" in chart
+    assert "2026-11-01: 10.00/month" in chart and "2026-11-02: 14.50/month" in chart
+    hidden = browser.get(f"/ui/costs?repo={HIDDEN}").body.decode()
+    assert "<svg" not in hidden and "99" not in hidden.split("<main")[1]
+    assert browser.get("/ui/costs?repo=not a repo").status_code == 400
