@@ -35,13 +35,16 @@ EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 PREPARATION_KINDS = frozenset({"terraform_init", "terraform_output", "inventory"})
 
 
-def run_from_results(job: JobSpec, results: Mapping[str, StepResult | None]) -> Run:
+def run_from_results(
+    job: JobSpec, results: Mapping[str, StepResult | None], commit_time: str | None = None
+) -> Run:
     """The run record the controller would hold once the runner finished.
 
     A step with no stored result did not run: the run failed before it (the checkout, or a
     runner that died), unless an earlier step failed and ended the run.
     """
     run = Run(
+        commit_time=commit_time,
         id=job.run_id,
         repo=job.repo,
         pipeline=job.pipeline,
@@ -112,6 +115,23 @@ def read_results(job: JobSpec, reader: ArtifactReader) -> dict[str, StepResult |
     return found
 
 
+def commit_time(sha: str, workspace: str | None) -> str | None:
+    """When ``sha`` was committed, from the workflow's checkout; None where it has no such
+    commit. Comments order results by commit time, then run number: without it a late
+    report of an older run would look newer than the comment it must not replace."""
+    if not workspace:
+        return None
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", workspace, "show", "-s", "--format=%cI", sha],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
 def run_url(env: Mapping[str, str]) -> str:
     server = env.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     return f"{server}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
@@ -135,7 +155,8 @@ def post(job: JobSpec, feedback: RunFeedback, env: Mapping[str, str]) -> list[st
 
 
 def report(job: JobSpec, env: Mapping[str, str], reader: ArtifactReader) -> tuple[Run, list[str]]:
-    run = run_from_results(job, read_results(job, reader))
+    when = commit_time(job.sha, env.get("GITHUB_WORKSPACE"))
+    run = run_from_results(job, read_results(job, reader), when)
     feedback = run_feedback(run, run_url(env), reader.read_bytes, reader.presigned_url)
     summary = env.get("GITHUB_STEP_SUMMARY")
     if summary:
