@@ -282,7 +282,7 @@ def costs_page(page: _Request) -> Response:
     try:
         RunQuery(repo=repo)  # one rule for what a repository name may be
     except ValidationError:
-        context = {"repo": repo, "history": None, "chart": None, "repos": []}
+        context: dict[str, Any] = {"repo": repo, "history": None, "chart": None, "repos": []}
         message = "repo: must be owner/name as GitHub spells it"
         return html(page, "costs.html", 400, title="Costs", section="costs",
                     message=message, **context)  # fmt: skip
