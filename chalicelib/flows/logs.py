@@ -31,6 +31,7 @@ MAX_CHUNKS_PER_READ = 32
 # A step name is a path segment of the artifact prefix: nothing else may reach the store.
 STEP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 MAX_CURSOR_CHARS = 400
+CHECKOUT = "checkout"  # the runner's clone, logged like a step before the job's steps
 # The marker says how many chunks the step wrote; a few bytes of JSON.
 MAX_MARKER_BYTES = 1024
 
@@ -88,11 +89,7 @@ def read_logs(
             "run_id": run.id,
             "status": run.status.value,
             "steps": [
-                {
-                    "name": name,
-                    "status": step_status(run, name),
-                    "complete": _final(run, reader, prefix, name) is not None,
-                }
+                _listed(run, name, _final(run, reader, prefix, name) is not None)
                 for name in step_names(run, reader.child_names(prefix + "logs"))
             ],
         }
@@ -108,19 +105,24 @@ def read_logs(
         "run_id": run.id,
         "step": step,
         "status": run.status.value,
-        "step_status": step_status(run, step),
+        "step_status": step_status(run, step, complete),
         "text": text,
         "next": encode_cursor(step, read, whole),
         "complete": complete,
     }
 
 
+def _listed(run: Run, name: str, complete: bool) -> dict[str, Any]:
+    return {"name": name, "status": step_status(run, name, complete), "complete": complete}
+
+
 def step_names(run: Run, logged: list[str]) -> list[str]:
-    """Steps in the order they ran: finished ones, the live one, then any other with a log.
+    """Steps in the order they ran: the checkout, finished ones, the live one, then any other
+    with a log.
 
     ``logged`` are the names under ``logs/``: a step's chunk folder, or ``<step>.log``.
     """
-    names: list[str] = []
+    names: list[str] = [CHECKOUT] if CHECKOUT in logged else []
     for name in [summary.get("name") for summary in run.steps] + [run.live_step]:
         if isinstance(name, str) and name not in names:
             names.append(name)
@@ -131,12 +133,20 @@ def step_names(run: Run, logged: list[str]) -> list[str]:
     return names
 
 
-def step_status(run: Run, step: str) -> str:
-    """``succeeded``/``failed``/``skipped`` once reported; before that ``running`` while the
-    run is, and ``interrupted`` when the run ended without the step's result."""
+def step_status(run: Run, step: str, complete: bool = False) -> str:
+    """``succeeded``/``failed``/``skipped`` once reported; before that ``pending`` or
+    ``running`` with the run, and ``interrupted`` when the run ended without the step's result.
+
+    The checkout reports no result of its own: it failed when the run says so, and succeeded
+    once its log is complete otherwise.
+    """
     for summary in reversed(run.steps):
         if summary.get("name") == step and isinstance(summary.get("status"), str):
             return str(summary["status"])
+    if step == CHECKOUT and run.failed_step == CHECKOUT:
+        return "failed"
+    if step == CHECKOUT and complete:
+        return "succeeded"
     if run.status in (RunStatus.QUEUED, RunStatus.DISPATCHED, RunStatus.RUNNING):
         return "running" if run.status == RunStatus.RUNNING else "pending"
     return "interrupted"

@@ -172,6 +172,22 @@ def test_bad_cursors_unknown_runs_and_steps(served_api: ServedApi) -> None:
     assert status == 401 and error_of(body) == "unauthorized"
 
 
+def test_the_checkout_comes_first_and_fails_with_the_run(served_api: ServedApi) -> None:
+    services = served_api.controller.services
+    seed_run(served_api)
+    for step in ("plan", "checkout"):
+        with shipper_for(services, RUN, step) as shipper:
+            shipper.write(f"{step}\n")
+    status, listing = logs(served_api)
+    assert status == 200 and [s["name"] for s in listing["steps"]] == ["checkout", "plan"]
+    assert listing["steps"][0] == {"name": "checkout", "status": "succeeded", "complete": True}
+    services.store.transition(RUN, RunStatus.FAILED, failed_step="checkout")
+    status, listing = logs(served_api)
+    assert status == 200 and listing["status"] == "failed"
+    assert listing["steps"][0] == {"name": "checkout", "status": "failed", "complete": True}
+    assert listing["steps"][1] == {"name": "plan", "status": "interrupted", "complete": True}
+
+
 def test_a_run_from_before_chunking_serves_its_whole_step_log(served_api: ServedApi) -> None:
     services = served_api.controller.services
     prefix = run_artifact_prefix(services.settings, RUN)
