@@ -67,7 +67,12 @@ def test_github_sign_in_shows_only_readable_repositories(
         assert listing.status_code == 200
         assert "run-open" in text and "run-failed" in text
         assert "run-secret" not in text and HIDDEN not in text and "secret-branch" not in text
-    assert browser.get("/ui/runs/run-secret").status_code == 404
+    hidden, unknown = browser.get("/ui/runs/run-secret"), browser.get("/ui/runs/run-nothere")
+    assert hidden.status_code == unknown.status_code == 404
+    # Nothing tells a hidden run from one that does not exist.
+    assert hidden.body.decode().replace("run-secret", "X") == unknown.body.decode().replace(
+        "run-nothere", "X"
+    )
     assert browser.get(f"/ui/runs?repo={HIDDEN}").body.decode().count("run-secret") == 0
     assert browser.get("/ui/api/runs/run-secret/logs").status_code == 404
     # GitHub was asked once per repository for all those pages (cached briefly).
