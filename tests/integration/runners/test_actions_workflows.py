@@ -536,10 +536,26 @@ def test_validate_plan_apply_through_the_seed_workflows(world: World) -> None:
 
 
 def test_a_failed_run_is_reported_and_fails_the_job(world: World) -> None:
+    # With an event bus the runner also reports to EventBridge: init works there too.
+    events, sqs = boto3.client("events", **aws_args(world)), boto3.client("sqs", **aws_args(world))
+    events.create_event_bus(Name="maestrops")
+    queue = sqs.create_queue(QueueName="runner-events")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]
+    events.put_rule(Name="runner", EventBusName="maestrops",
+                    EventPattern=json.dumps({"source": ["maestrops.runner"]}))  # fmt: skip
+    events.put_targets(Rule="runner", EventBusName="maestrops",
+                       Targets=[{"Id": "q", "Arn": arn["QueueArn"]}])  # fmt: skip
+    world.extra_secrets["MAESTRO_EVENT_BUS"] = "maestrops"
     broken = (FIXTURES / "terraform" / "broken" / "main.tf").read_text()
     sha = world.push("infra_features", {"infra/main.tf": broken}, "broken")
     outcome = world.run("terraform-plan", "pull_request", pull_request("opened", 5, sha), sha)
     assert outcome.steps["Run terraform-plan"]["outcome"] == "failure"
+    received = []
+    while batch := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        received += [json.loads(m["Body"]) for m in batch]
+    steps = {e["detail"]["step"]["name"]: e["detail"]["step"]["status"]
+             for e in received if e["detail-type"] == "MaestrOps Step Finished"}  # fmt: skip
+    assert steps == {"init": "succeeded", "plan": "failed"}
     assert outcome.steps["Report on the pull request"]["outcome"] == "success"
     [comment] = world.github.thread_bodies(REPO, 5)
     assert "failed" in comment
