@@ -163,6 +163,7 @@ def test_the_image_installs_the_requirements_file() -> None:
     assert "COPY ansible/requirements.yml ansible/requirements.yml" in dockerfile
     assert "ansible-galaxy collection install --no-cache -r ansible/requirements.yml" in dockerfile
     # The aws_ssm connection runs session-manager-plugin: pinned by version and checksum.
-    assert re.search(r"ARG SESSION_MANAGER_PLUGIN_VERSION=\d+\.\d+\.\d+\.\d+", dockerfile)
+    assert re.search(r"ARG SESSION_MANAGER_PLUGIN_VERSION=\d+\.\d+\.\d+\.\d+\n", dockerfile)
+    assert re.search(r"ARG SESSION_MANAGER_PLUGIN_SHA256=[0-9a-f]{64}\n", dockerfile)
     assert "sha256sum -c" in dockerfile.split("session-manager-plugin.deb", 1)[1]
     assert "/plugin/latest/" not in dockerfile
