@@ -351,7 +351,16 @@ def release(page: _Request, lock_id: str) -> Response:
 # -- sign-in ----------------------------------------------------------------------------------
 
 
-@pages_api.route("/ui/login", methods=["GET"])
+# One view for both methods: Chalice consumes a blueprint's route options when it registers
+# them, so a second app built from the same blueprints (the Terraform contract test builds
+# one) would see two GET views on this path.
+@pages_api.route("/ui/login", methods=["GET", "POST"], content_types=[*FORM, "application/json"])
+def login_route() -> Response:
+    if pages_api.current_request.method == "POST":
+        return login()
+    return login_page()
+
+
 def login_page() -> Response:
     from chalicelib.pages.session import (
         PENDING_COOKIE,
@@ -378,7 +387,6 @@ def login_page() -> Response:
     return response
 
 
-@pages_api.route("/ui/login", methods=["POST"], content_types=FORM)
 def login() -> Response:
     import hmac
 
