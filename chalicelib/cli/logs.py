@@ -45,8 +45,9 @@ def add_logs_parser(runs: Any, client: Callable[[], RunsApiClient]) -> None:
 
 
 def _logs_client(client: RunsApiClient) -> LogsApiClient:
-    client.__class__ = LogsApiClient  # same connection settings, one more call
-    return client  # type: ignore[return-value]
+    if isinstance(client, LogsApiClient):
+        return client
+    return LogsApiClient(client._base, client._token, client._timeout)
 
 
 def cmd_runs_logs(
