@@ -32,10 +32,11 @@ def _head(event: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str | 
     return env["GITHUB_SHA"], env.get("GITHUB_REF_NAME"), None
 
 
-# The Terraform state backend of an Actions repository, from repository variables: the
-# bucket, region and lock table that terraform/bootstrap created, as the controller's runs get
-# them. MAESTRO_STATE_BACKEND_CONFIG adds key=value lines of `-backend-config` (an S3-compatible
-# endpoint, force_path_style, a role to assume).
+# The Terraform state backend of an Actions repository, from its secrets (runner.yml passes
+# them; its linter predates `vars`): the bucket, region and lock table that terraform/bootstrap
+# created, as the controller's runs get them, and the controller's key layout. The
+# MAESTRO_STATE_BACKEND_CONFIG lines add `-backend-config` values (an S3-compatible endpoint,
+# force_path_style, a role to assume).
 ENV_STATE_BUCKET = "MAESTRO_STATE_BUCKET"
 ENV_STATE_REGION = "MAESTRO_STATE_REGION"
 ENV_STATE_LOCK_TABLE = "MAESTRO_STATE_LOCK_TABLE"
