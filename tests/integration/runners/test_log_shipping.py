@@ -33,6 +33,7 @@ def chunks_of(folder: Path) -> list[bytes]:
     return [p.read_bytes() for p in sorted(folder.glob("*.log"))]
 
 
+@pytest.mark.slow
 def test_a_secret_across_a_chunk_boundary_never_escapes(tmp_path: Path) -> None:
     store = FileArtifactStore((tmp_path / "artifacts").as_uri() + "/")
     env = {"PATH": os.environ["PATH"], "DEPLOY_TOKEN": SECRET}
@@ -88,6 +89,7 @@ def sleepy_step(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOut
     return StepOutcome()
 
 
+@pytest.mark.slow
 def test_a_step_log_is_readable_before_the_step_ends(bench: Workbench) -> None:
     sha = bench.commit("terraform/null-ok")
     job = bench.job("run-ship", sha, [("slow", "terraform_validate", {})])
