@@ -8,14 +8,15 @@ EventBridge bus is configured.
 from __future__ import annotations
 
 import json
-import posixpath
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
 from chalicelib.pipelines.config import CONFIG_PATH, GitOpsConfig, parse_config
+from chalicelib.pipelines.state import s3_backend_config
 from chalicelib.pipelines.steps import steps_for, working_dir_for
+from chalicelib.settings import Settings
 from runners.context import ACTIONS_BACKEND
 
 
@@ -32,15 +33,12 @@ def _head(event: Mapping[str, Any], env: Mapping[str, str]) -> tuple[str, str | 
     return env["GITHUB_SHA"], env.get("GITHUB_REF_NAME"), None
 
 
-# The Terraform state backend of an Actions repository, from its secrets (runner.yml passes
-# them; its linter predates `vars`): the bucket, region and lock table that terraform/bootstrap
-# created, as the controller's runs get them, and the controller's key layout. The
+# The Terraform state backend of an Actions repository, from its secrets under the names the
+# controller's settings use (runner.yml passes them; its linter predates `vars`): the bucket,
+# region and lock table that terraform/bootstrap created, and the controller's key layout
+# (``.gitops.yml``'s terraform.backend.key under stacks/<owner>/<name>/). The
 # MAESTRO_STATE_BACKEND_CONFIG lines add `-backend-config` values (an S3-compatible endpoint,
 # force_path_style, a role to assume).
-ENV_STATE_BUCKET = "MAESTRO_STATE_BUCKET"
-ENV_STATE_REGION = "MAESTRO_STATE_REGION"
-ENV_STATE_LOCK_TABLE = "MAESTRO_STATE_LOCK_TABLE"
-ENV_STATE_KEY = "MAESTRO_STATE_KEY"
 ENV_STATE_EXTRA = "MAESTRO_STATE_BACKEND_CONFIG"
 
 
@@ -51,19 +49,18 @@ def state_backend_config(env: Mapping[str, str], repo: str, config: GitOpsConfig
     >>> state_backend_config(env, "acme/infra", parse_config(None))["key"]
     'stacks/acme/infra/terraform/infra/default.tfstate'
     """
-    bucket = env.get(ENV_STATE_BUCKET)
-    if not bucket:
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    settings = Settings(
+        state_bucket=env.get("MAESTRO_STATE_BUCKET", ""),
+        state_region=env.get("MAESTRO_STATE_REGION", ""),
+        state_lock_table=env.get("MAESTRO_STATE_LOCK_TABLE", ""),
+        region=region,
+    )
+    backend = s3_backend_config(repo, config.terraform, settings)
+    if not backend:
         return {}
-    terraform = config.terraform
-    folder = posixpath.normpath(terraform.dir.strip("/"))
-    folder = "_root" if folder in ("", ".") else folder
-    key = env.get(ENV_STATE_KEY) or f"stacks/{repo}/{folder}/{terraform.workspace}.tfstate"
-    backend = {"bucket": bucket, "key": key, "encrypt": "true"}
-    region = env.get(ENV_STATE_REGION) or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-    if region:
-        backend["region"] = region
-    if env.get(ENV_STATE_LOCK_TABLE):
-        backend["dynamodb_table"] = env[ENV_STATE_LOCK_TABLE]
+    if not backend.get("region"):
+        del backend["region"]
     for line in env.get(ENV_STATE_EXTRA, "").splitlines():
         name, eq, value = line.strip().partition("=")
         if not eq or not name.strip():

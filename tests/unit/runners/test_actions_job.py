@@ -117,3 +117,10 @@ def test_github_actions_as_a_backend_is_refused_at_validation_saying_why(tmp_pat
     (tmp_path / ".gitops.yml").write_text(text)
     with pytest.raises(ConfigError, match="not a backend the controller starts"):
         job_from_actions(Pipeline.TERRAFORM_PLAN, ENV, {}, tmp_path)
+
+
+def test_the_state_key_is_the_controllers_own(tmp_path: Path):
+    (tmp_path / ".gitops.yml").write_text("terraform: {backend: {key: prod/net.tfstate}}\n")
+    job = job_from_actions(Pipeline.TERRAFORM_PLAN, ENV, {}, tmp_path)
+    [init] = [s for s in job.steps if s.kind == "terraform_init"]
+    assert init.params["backend_config"]["key"] == "stacks/acme/infra/prod/net.tfstate"
