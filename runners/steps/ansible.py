@@ -45,7 +45,8 @@ def playbook_args(
     """The command line; extra variables (secrets among them) only by ``@vars_file``.
 
     ``more`` playbooks run after ``playbook`` in the same command, in order, with the same
-    inventory, connection and variables; one failing host stops the plays that follow.
+    inventory, connection and variables. Ansible leaves a host that failed out of the later
+    plays and still plays the others; any failure makes the exit code, and the step, fail.
     """
     args = [binary, "-i", inventory, playbook, *more]
     if params.get("connection"):
