@@ -2,13 +2,15 @@
 # Deploy the application's compose stack on this host (run by SSM AWS-RunShellScript).
 #
 #   compose-deploy.sh --app-dir DIR --secret-id ID [--compose-file FILE] [--bundle TGZ]
-#                     [--ecr-registry HOST] [--health-url URL] [--health-host HOST]
-#                     [--health-expect TEXT] [--health-tries N]
+#                     [--ecr-registry HOST | --registry HOST --registry-secret ID]
+#                     [--health-url URL] [--health-host HOST] [--health-expect TEXT]
+#                     [--health-tries N]
 #
 # --bundle unpacks the compose file and the Traefik routes (traefik/dynamic/) of the
 # deployed commit into DIR, replacing the routes there. DIR/.env (mode 600) is written from
 # the Secrets Manager secret ID (a JSON object of KEY: value); --ecr-registry logs docker in
-# to ECR (password on stdin, into a throw-away DOCKER_CONFIG); then the stack is pulled and
+# to ECR, --registry with --registry-secret (JSON {username, password}) to another registry
+# (password on stdin, into a throw-away DOCKER_CONFIG); then the stack is pulled and
 # started, and health is checked. .env and the docker login are removed on every outcome:
 # secrets live on disk only while compose reads them.
 #
@@ -23,6 +25,8 @@ secret_id=""
 compose_file="docker-compose.yml"
 bundle=""
 ecr_registry=""
+registry=""
+registry_secret=""
 health_url=""
 health_host=""
 health_expect=""
@@ -31,8 +35,8 @@ health_delay="${MAESTRO_HEALTH_DELAY:-2}"
 
 usage() {
   echo "usage: $0 --app-dir DIR --secret-id ID [--compose-file FILE] [--bundle TGZ]" \
-    "[--ecr-registry HOST] [--health-url URL] [--health-host HOST]" \
-    "[--health-expect TEXT] [--health-tries N]" >&2
+    "[--ecr-registry HOST | --registry HOST --registry-secret ID] [--health-url URL]" \
+    "[--health-host HOST] [--health-expect TEXT] [--health-tries N]" >&2
   exit 64
 }
 
@@ -44,6 +48,8 @@ while [ $# -gt 0 ]; do
     --compose-file) compose_file="$2" ;;
     --bundle) bundle="$2" ;;
     --ecr-registry) ecr_registry="$2" ;;
+    --registry) registry="$2" ;;
+    --registry-secret) registry_secret="$2" ;;
     --health-url) health_url="$2" ;;
     --health-host) health_host="$2" ;;
     --health-expect) health_expect="$2" ;;
@@ -53,6 +59,8 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 if [ -z "$app_dir" ] || [ -z "$secret_id" ]; then usage; fi
+if [ -z "$registry" ] && [ -n "$registry_secret" ]; then usage; fi
+if [ -n "$registry" ] && [ -z "$registry_secret" ]; then usage; fi
 
 env_file="$app_dir/.env"
 scratch="$(mktemp -d)"
@@ -88,14 +96,28 @@ write_env() {
     --query SecretString --output text | secret_to_env >"$env_file"
 }
 
-ecr_login() {
-  [ -n "$ecr_registry" ] || return 0
-  local region="${ecr_registry#*.dkr.ecr.}"
-  region="${region%%.amazonaws.com*}"
+registry_login() {
+  [ -n "$ecr_registry$registry" ] || return 0
+  # The login lives in this deploy's scratch folder, removed with it.
   export DOCKER_CONFIG="$scratch/docker"
   install -d -m 0700 "$DOCKER_CONFIG"
-  aws ecr get-login-password --region "$region" |
-    docker login --username AWS --password-stdin "$ecr_registry"
+  if [ -n "$ecr_registry" ]; then
+    local region="${ecr_registry#*.dkr.ecr.}"
+    region="${region%%.amazonaws.com*}"
+    aws ecr get-login-password --region "$region" |
+      docker login --username AWS --password-stdin "$ecr_registry"
+  fi
+  if [ -n "$registry" ]; then
+    local login
+    login="$(aws secretsmanager get-secret-value --secret-id "$registry_secret" \
+      --query SecretString --output text | python3 -c 'import json, sys
+secret = json.load(sys.stdin)
+print(secret["username"]); print(secret["password"])')"
+    # The user on the first line; the password, the rest, only on docker's stdin (printf
+    # is a builtin: no argv shows it).
+    printf '%s\n' "${login#*$'\n'}" |
+      docker login --username "${login%%$'\n'*}" --password-stdin "$registry"
+  fi
 }
 
 health_check() {
@@ -133,7 +155,7 @@ health_check() {
 unpack_bundle
 cd "$app_dir"
 write_env
-ecr_login
+registry_login
 docker compose -f "$compose_file" --env-file "$env_file" pull
 docker compose -f "$compose_file" --env-file "$env_file" up -d --remove-orphans
 health_check

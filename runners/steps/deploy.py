@@ -36,7 +36,8 @@ def script_args(params: dict, app_dir: str) -> list[str]:
     """Arguments of compose-deploy.sh; the compose file sits in ``app_dir`` on the host."""
     args = ["--app-dir", app_dir, "--secret-id", params["secret_id"]]
     args += ["--compose-file", Path(params.get("compose_file", "docker-compose.yml")).name]
-    for name in ("health_url", "health_host", "health_expect", "ecr_registry"):
+    for name in ("health_url", "health_host", "health_expect", "ecr_registry", "registry",
+                 "registry_secret"):  # fmt: skip
         if params.get(name):
             args += ["--" + name.replace("_", "-"), params[name]]
     return args
@@ -72,7 +73,11 @@ def deploy_params(ctx: RunContext, params: dict) -> dict:
     registry = job.get("registry") or ctx.env.get("MAESTRO_REGISTRY")
     if registry and not ctx.local_mode:
         host = registry_host(registry)
-        if ECR_HOST.match(host):
+        secret = job.get("registry_secret") or ctx.env.get("MAESTRO_REGISTRY_SECRET")
+        if secret:  # the hosts log in with the registry's secret, read there
+            merged.setdefault("registry", host)
+            merged.setdefault("registry_secret", secret)
+        elif ECR_HOST.match(host):
             merged.setdefault("ecr_registry", host)
     return merged
 

@@ -98,10 +98,11 @@ output "runner_role_arns" {
 }
 
 output "application" {
-  description = "Inputs of terraform/infra for the app hosts (app_secret_arn, app_secret_kms_key_arn, app_image_repository_arns), and the registry ci-application pushes to."
+  description = "Inputs of terraform/infra for the app hosts (app_secret_arn, app_registry_secret_arn, app_secret_kms_key_arn, app_image_repository_arns), and the registry ci-application pushes to."
   value = {
     registry              = local.app_registry
     secret_arn            = aws_secretsmanager_secret.this["app"].arn
+    registry_secret_arn   = var.app_registry != "" ? aws_secretsmanager_secret.this["registry"].arn : ""
     secret_kms_key_arn    = aws_kms_key.controller.arn
     image_repository_arns = [for r in aws_ecr_repository.app : r.arn]
   }

@@ -67,6 +67,7 @@ module "app" {
   transfer_bucket_arn       = var.ansible_transfer_bucket_arn
   transfer_kms_key_arn      = var.ansible_transfer_kms_key_arn
   app_secret_arn            = var.app_secret_arn
+  app_registry_secret_arn   = var.app_registry_secret_arn
   app_secret_kms_key_arn    = var.app_secret_kms_key_arn
   app_image_repository_arns = var.app_image_repository_arns
   detailed_monitoring       = var.detailed_monitoring

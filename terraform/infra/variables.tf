@@ -170,6 +170,12 @@ variable "app_secret_arn" {
   }
 }
 
+variable "app_registry_secret_arn" {
+  description = "ARN of the registry secret (terraform/controller output application.registry_secret_arn) when the app images live outside ECR; the app hosts log in with it. Empty: ECR."
+  type        = string
+  default     = ""
+}
+
 variable "app_secret_kms_key_arn" {
   description = "ARN of the KMS key of the application's secret (terraform/controller output application.secret_kms_key_arn)."
   type        = string

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.slow
 
 DOCKER = """#!/usr/bin/env bash
 # Records its arguments and the state of .env (and a login's stdin), then fails where told to.
+# A login reads its stdin to the end first: the record follows the writer's own line.
+if [ "$1" = login ]; then password="$(cat)"; fi
 { printf '%s\\n' "$*"
-  if [ "$1" = login ]; then echo "stdin=$(cat)"; echo "config=$DOCKER_CONFIG"; fi
+  if [ "$1" = login ]; then echo "stdin=$password"; echo "config=$DOCKER_CONFIG"; fi
   if [ -f .env ]; then echo "env-mode=$(stat -c %a .env)"; cat .env; else echo "env=absent"; fi
 } >> "$RECORD"
 case " $* " in *" $FAIL_ON "*) exit 7 ;; esac
@@ -33,8 +35,9 @@ exit 0
 
 AWS = """#!/usr/bin/env bash
 printf '%s\\n' "aws $*" >> "$RECORD"
-case "$1 $2" in
-  "ecr get-login-password") echo "ecr-pa55word" ;;
+case "$1 $2 $4" in
+  "ecr get-login-password "*) echo "ecr-pa55word" ;;
+  "secretsmanager get-secret-value registry") echo '{"username": "bot", "password": "reg pa55"}' ;;
   *) echo '{"DATABASE_URL": "postgresql://app:s3cret@db/app", "ACME_EMAIL": "ops@example.com"'\
 '    , "APP_DOMAIN": "app.example.com"}' ;;
 esac
@@ -212,6 +215,26 @@ def test_env_is_removed_when_compose_fails(host, fail_on):
     calls = [line for line in record.read_text().splitlines() if line.startswith("compose")]
     assert calls[-1].split()[5] == fail_on  # nothing ran after the failing call
     assert not (app / ".env").exists()
+
+
+def test_registry_login_reads_user_and_password_from_the_registry_secret(host):
+    app, env, record = host
+    for _ in range(2):
+        record.unlink(missing_ok=True)
+        done = deploy(app, env, "--registry", "registry.example.com", "--registry-secret",
+                      "registry")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        lines = record.read_text().splitlines()
+        login = lines.index("login --username bot --password-stdin registry.example.com")
+        assert lines[login + 1] == "stdin=reg pa55"
+        assert not Path(lines[login + 2].removeprefix("config=")).exists()
+        assert lines.index(next(li for li in lines if li.startswith("compose"))) > login
+
+
+def test_a_registry_without_its_secret_is_refused(host):
+    app, env, record = host
+    done = deploy(app, env, "--registry", "registry.example.com")
+    assert done.returncode == 64 and not record.exists()
 
 
 def test_failed_health_check_fails_and_removes_env(host):

@@ -78,7 +78,9 @@ def test_the_application_secret_and_registry_reach_the_runners(hcl: Any) -> None
 def test_app_hosts_read_exactly_the_app_secret_and_pull_the_app_images(hcl: Any) -> None:
     deploy = _statements(hcl, "infra/modules/compute/main.tf", "deploy")
     assert deploy["ReadTheAppSecret"]["actions"] == ["secretsmanager:GetSecretValue"]
-    assert deploy["ReadTheAppSecret"]["resources"] == ["${var.app_secret_arn}"]
+    assert deploy["ReadTheAppSecret"]["resources"] == (
+        "${compact([var.app_secret_arn, var.app_registry_secret_arn])}"
+    )
     decrypt = deploy["DecryptTheAppSecret"]
     assert decrypt["condition"][0]["variable"] == "kms:ViaService"
     assert deploy["PullTheAppImages"]["resources"] == "${var.app_image_repository_arns}"

@@ -61,14 +61,15 @@ resource "aws_iam_role_policy" "transfer" {
 }
 
 # App hosts: the deploy (runners/scripts/compose-deploy.sh) reads the application's secret
-# into .env, pulls the app images from ECR, and SSM writes its output under runs/*/ssm/.
+# into .env (and a non-ECR registry's login), pulls the app images from ECR, and SSM writes
+# its output under runs/*/ssm/.
 data "aws_iam_policy_document" "deploy" {
   count = var.app_secret_arn != "" ? 1 : 0
 
   statement {
     sid       = "ReadTheAppSecret"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = [var.app_secret_arn]
+    resources = compact([var.app_secret_arn, var.app_registry_secret_arn])
   }
 
   dynamic "statement" {

@@ -101,3 +101,9 @@ variable "app_image_repository_arns" {
   type        = list(string)
   default     = []
 }
+
+variable "app_registry_secret_arn" {
+  description = "ARN of the registry secret the deploy logs in with when the images live outside ECR. Empty: ECR, with the hosts' identity."
+  type        = string
+  default     = ""
+}
