@@ -73,10 +73,10 @@ def deploy_params(ctx: RunContext, params: dict) -> dict:
     registry = job.get("registry") or ctx.env.get("MAESTRO_REGISTRY")
     if registry and not ctx.local_mode:
         host = registry_host(registry)
-        secret = job.get("registry_secret") or ctx.env.get("MAESTRO_REGISTRY_SECRET")
-        if secret:  # the hosts log in with the registry's secret, read there
+        login = job.get("registry_secret") or ctx.env.get("MAESTRO_REGISTRY_SECRET")
+        if login:  # the hosts log in with the registry's secret, read there
             merged.setdefault("registry", host)
-            merged.setdefault("registry_secret", secret)
+            merged.setdefault("registry_secret", login)
         elif ECR_HOST.match(host):
             merged.setdefault("ecr_registry", host)
     return merged
