@@ -76,6 +76,9 @@ def _aws_params(step: StepSpec, env: Mapping[str, str], backend: dict[str, str])
     and for the playbooks the SSM connection with its region and file transfer bucket."""
     if step.kind == "terraform_init" and step.params.get("backend", True) and backend:
         return step.model_copy(update={"params": {"backend_config": backend, **step.params}})
+    if step.kind == "terraform_plan" and backend:
+        # As the controller's plans: the plan role may not write the lock table.
+        return step.model_copy(update={"params": {"lock": False, **step.params}})
     if step.kind == "ansible_playbook":
         region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
         extra = {

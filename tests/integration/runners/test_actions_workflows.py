@@ -177,6 +177,7 @@ class World:
     cli_config: Path
     run_number: int = 0
     extra_secrets: dict[str, str] = field(default_factory=dict)
+    roles: list[str] = field(default_factory=list)  # role-to-assume of each run, in order
 
     @property
     def bare(self) -> Path:
@@ -201,7 +202,8 @@ class World:
             }.items()
         )
         return {
-            "MAESTRO_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/maestrops-actions",
+            "MAESTRO_AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/maestrops-apply",
+            "MAESTRO_AWS_PLAN_ROLE_ARN": "arn:aws:iam::123456789012:role/maestrops-plan",
             "MAESTRO_AWS_REGION": REGION,
             "MAESTRO_ARTIFACTS_BUCKET": "maestrops-artifacts",
             "MAESTRO_STATE_BUCKET": "maestrops-tfstate",
@@ -305,7 +307,7 @@ class World:
             self.git("-C", str(workspace), "checkout", "-q", sha)
         elif action == "aws-actions/configure-aws-credentials":
             region = interpolate(step["with"]["aws-region"], context)
-            assert interpolate(step["with"]["role-to-assume"], context).startswith("arn:aws:iam")
+            self.roles.append(interpolate(step["with"]["role-to-assume"], context))
             base_env.update(
                 AWS_ACCESS_KEY_ID="testing",
                 AWS_SECRET_ACCESS_KEY="testing",
@@ -523,6 +525,10 @@ def test_validate_plan_apply_through_the_seed_workflows(world: World) -> None:
         # really attempted, and stops there.
         assert results["monitoring"]["status"] == "failed"
         assert 'required executable "session-manager-plugin"' in log
+
+    # Code nobody merged yet runs as the plan role; merged code as the apply role.
+    plan_role, apply_role = (world.secrets()[f"MAESTRO_AWS_{k}ROLE_ARN"] for k in ("PLAN_", ""))
+    assert world.roles == [plan_role, plan_role, plan_role, apply_role, apply_role]
 
     # The third plan, on the applied state: nothing to change.
     after = world.run("terraform-plan", "pull_request", pull_request("opened", 8, merged), merged)

@@ -62,6 +62,7 @@ def test_every_init_with_a_backend_gets_the_s3_state(tmp_path: Path):
             "dynamodb_table": "locks",
         }
         assert job.workspace == "prod"
+        assert all(s.params["lock"] is False for s in job.steps if s.kind == "terraform_plan")
     validate = job_from_actions(Pipeline.TERRAFORM_VALIDATE, ENV, {}, tmp_path)
     [init] = [s for s in validate.steps if s.kind == "terraform_init"]
     assert init.params == {"backend": False}
