@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,8 +77,10 @@ def test_images_were_built_tagged_and_pushed_and_compose_rewritten(demo: tuple[P
         ["git", "-C", str(repo), "show", "integration:app/docker-compose.yml"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
-    assert f"image: maestrops/backend:{tag}" in compose
-    assert f"image: maestrops/frontend:{tag}" in compose
+    # What the build pushed: the local registry on loopback, this run's tag and the digest.
+    for name in ("backend", "frontend"):
+        pushed = rf"image: localhost:\d+/maestrops/{name}:{tag}@sha256:[0-9a-f]{{64}}\n"
+        assert re.search(pushed, compose), compose
     message = subprocess.run(
         ["git", "-C", str(repo), "log", "-1", "--format=%s", "integration"],
         capture_output=True, text=True, check=True,
