@@ -111,7 +111,14 @@ def read_results(job: JobSpec, reader: ArtifactReader) -> dict[str, StepResult |
     found: dict[str, StepResult | None] = {}
     for spec in job.steps:
         data = reader.read_bytes(f"{job.artifact_prefix}results/{spec.name}.json")
-        found[spec.name] = StepResult.model_validate_json(data) if data is not None else None
+        try:
+            found[spec.name] = StepResult.model_validate_json(data) if data is not None else None
+        except ValidationError:
+            # The step's code could write its run's artifacts: report what it was, never a
+            # document that does not parse as a result.
+            found[spec.name] = StepResult(
+                name=spec.name, kind=spec.kind, status="failed", reason="its result is unreadable"
+            )
     return found
 
 
@@ -124,7 +131,7 @@ def commit_time(sha: str, workspace: str | None) -> str | None:
     import subprocess
 
     done = subprocess.run(
-        ["git", "-C", workspace, "show", "-s", "--format=%cI", sha],
+        ["git", "-C", workspace, "show", "-s", "--format=%cI", "--end-of-options", sha],
         capture_output=True,
         text=True,
         check=False,

@@ -115,3 +115,9 @@ def test_a_push_writes_only_the_summary_and_a_refused_token_fails_the_step(githu
     assert main(["--job", str(job(tmp_path, 9))], env(github, tmp_path, token="ghs_other")) == 1
     assert github.comments == {}
     assert main(["--job", str(tmp_path / "missing.json")], env(github, tmp_path)) == 2
+
+    # A result document that does not parse fails the run at that step.
+    (tmp_path / "artifacts" / "gha-9" / "results" / "plan.json").write_text('{"name": 1}')
+    assert main(["--job", str(job(tmp_path, 9))], env(github, tmp_path)) == 0
+    [body] = github.thread_bodies("acme/infra", 3)
+    assert "Failed step: **plan**" in body and "its result is unreadable" in body
