@@ -49,14 +49,21 @@ class PlanOutcome:
 class Terraform:
     """One working directory; every call goes through the step's ProcessRunner (logged)."""
 
-    def __init__(self, workdir: Path, runner: ProcessRunner, binary: str | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        runner: ProcessRunner,
+        binary: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ):
         self.workdir = workdir
         self.runner = runner
         self.binary = binary or find_terraform(runner.env)
+        self.env = {**AUTOMATION_ENV, **(env or {})}
 
     def _run(self, *args: str, capture: bool = False) -> Completed:
         return self.runner.run(
-            [self.binary, *args], cwd=self.workdir, capture=capture, env=AUTOMATION_ENV
+            [self.binary, *args], cwd=self.workdir, capture=capture, env=self.env
         )
 
     def fmt_check(self) -> Completed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,45 @@ BACKEND_OVERRIDE = "zz_maestro_backend_override.tf"
 
 
 def _tf(ctx: RunContext, proc: ProcessRunner) -> Terraform:
-    return Terraform(work_dir(ctx), proc)
+    return Terraform(work_dir(ctx), proc, env=managed_account_env(ctx))
+
+
+# The runner's environment (terraform/controller runner.tf) may name a role in the managed
+# account per identity; the job's identity picks one.
+ENV_MANAGED_ROLE = {
+    "plan": "MAESTRO_MANAGED_PLAN_ROLE_ARN",
+    "apply": "MAESTRO_MANAGED_APPLY_ROLE_ARN",
+}
+MANAGED_PROFILE = "maestrops-managed"
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
+
+
+def managed_account_env(ctx: RunContext) -> dict[str, str]:
+    """Terraform's provider reaches the managed account through a profile that assumes the
+    role of this run's identity; the state backend keeps the runner's own credentials.
+
+    The profile is written before every command rather than passed as a variable: a saved
+    plan keeps its variables, and the apply of a plan made as the plan role must run as the
+    apply role. ``TF_VAR_aws_profile`` only names the profile (terraform/infra's
+    ``aws_profile``); a configuration without that variable ignores it.
+    """
+    if ctx.local_mode:
+        return {}
+    role = ctx.env.get(ENV_MANAGED_ROLE[ctx.job.identity], "")
+    if not role:
+        return {}
+    if not _ROLE_ARN.fullmatch(role):
+        raise StepFailedError(f"{ENV_MANAGED_ROLE[ctx.job.identity]} is not an IAM role ARN", 1)
+    config = ctx.scratch / "aws-config"
+    session = re.sub(r"[^A-Za-z0-9+=,.@_-]", "-", f"maestrops-{ctx.job.run_id}")[:64]
+    config.write_text(
+        f"[profile {MANAGED_PROFILE}]\n"
+        f"role_arn = {role}\n"
+        # CodeBuild and ECS both serve the identity's credentials at the container endpoint.
+        "credential_source = EcsContainer\n"
+        f"role_session_name = {session}\n"
+    )
+    return {"AWS_CONFIG_FILE": str(config), "TF_VAR_aws_profile": MANAGED_PROFILE}
 
 
 def work_dir(ctx: RunContext) -> Path:

@@ -18,6 +18,10 @@ locals {
     },
     var.app_registry != "" ? { MAESTRO_REGISTRY_SECRET = aws_secretsmanager_secret.this["registry"].name } : {},
     var.infracost_enabled ? { MAESTRO_INFRACOST_SECRET = aws_secretsmanager_secret.this["infracost-api-key"].name } : {},
+    # The managed-account role of each identity: the runner's Terraform provider assumes the
+    # one of its run's identity (runners/steps/terraform.py), the state stays in this account.
+    var.plan_role_arn != "" ? { MAESTRO_MANAGED_PLAN_ROLE_ARN = var.plan_role_arn } : {},
+    var.apply_role_arn != "" ? { MAESTRO_MANAGED_APPLY_ROLE_ARN = var.apply_role_arn } : {},
   )
 }
 

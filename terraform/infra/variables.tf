@@ -205,3 +205,25 @@ variable "detailed_monitoring" {
   type        = bool
   default     = false
 }
+
+variable "assume_role_arn" {
+  description = "IAM role in the stack's account that the provider assumes (running by hand from another account). Empty: the caller's own credentials. Runners use aws_profile instead."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.assume_role_arn == "" || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.assume_role_arn))
+    error_message = "The assume_role_arn must be an IAM role ARN, or empty."
+  }
+}
+
+variable "aws_profile" {
+  description = "Named profile of the provider (not of the state backend). The runners set it through TF_VAR_aws_profile when their identity assumes a managed-account role. Empty: the default credential chain."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{0,64}$", var.aws_profile))
+    error_message = "The aws_profile must be a profile name of letters, digits, '_', '.' and '-'."
+  }
+}

@@ -9,7 +9,9 @@ terraform {
     }
   }
 
-  # Partial configuration: bucket, key, region and dynamodb_table come per environment from
+  # Partial configuration: bucket, key, region and dynamodb_table come from the runner's
+  # -backend-config values in AWS mode (the controller's state bucket, the key under
+  # stacks/<owner>/<name>/; chalicelib/pipelines/state.py), or by hand per environment from
   # `terraform init -backend-config=environments/<env>.s3.tfbackend` (see ../bootstrap).
   backend "s3" {}
 }

@@ -7,6 +7,7 @@ unlocked plans) and the ``.gitops.yml`` key that may change it, refused when hos
 
 from __future__ import annotations
 
+import configparser
 import json
 
 import boto3
@@ -21,7 +22,10 @@ from chalicelib.pipelines.identity import runner_identity
 from chalicelib.pipelines.jobspec import build_job
 from chalicelib.runs.model import Run
 from chalicelib.settings import Settings
+from runners.context import RunContext
+from runners.exceptions import StepFailedError
 from runners.steps.cost import ENV_INFRACOST_SECRET, infracost_env
+from runners.steps.terraform import managed_account_env
 
 PLAN_ROLE = "arn:aws:iam::123456789012:role/maestrops-prod-runner-plan"
 APPLY_ROLE = "arn:aws:iam::123456789012:role/maestrops-prod-runner-apply"
@@ -315,3 +319,46 @@ def test_the_cost_step_reads_the_infracost_key_itself():
     assert key_env == {} and reason and "ResourceNotFoundException" in reason
     assert infracost_env({}) == ({}, None)
     assert infracost_env({"INFRACOST_API_KEY": "local"}) == ({"INFRACOST_API_KEY": "local"}, None)
+
+
+# --- the managed-account role --------------------------------------------------------------
+
+
+def _context(tmp_path, identity: str, env: dict[str, str], local: bool = False) -> RunContext:
+    job = JobSpec(
+        run_id="run-1",
+        pipeline="terraform-apply" if identity == "apply" else "terraform-plan",
+        repo="acme/infra",
+        clone_url="u",
+        sha=SHA,
+        run_number=1,
+        steps=[],
+        artifact_prefix="s3://b/runs/run-1/",
+        identity=identity,
+        callback={"local_dir": str(tmp_path / "events")} if local else {},
+    )
+    return RunContext(job, tmp_path, tmp_path, None, None, env)  # type: ignore[arg-type]
+
+
+MANAGED_ENV = {
+    "MAESTRO_MANAGED_PLAN_ROLE_ARN": "arn:aws:iam::210987654321:role/maestrops-read",
+    "MAESTRO_MANAGED_APPLY_ROLE_ARN": "arn:aws:iam::210987654321:role/maestrops-deploy",
+}
+
+
+def test_terraform_assumes_the_managed_role_of_the_runs_identity(tmp_path):
+    """Written for every command, so an apply of a plan made as the plan role runs as the
+    apply role; the provider reads the profile, the state backend keeps the runner's own."""
+    for identity, role in (("plan", "maestrops-read"), ("apply", "maestrops-deploy")) * 2:
+        env = managed_account_env(_context(tmp_path, identity, MANAGED_ENV))
+        assert env["TF_VAR_aws_profile"] == "maestrops-managed"
+        profile = configparser.ConfigParser()
+        profile.read(env["AWS_CONFIG_FILE"])
+        section = profile["profile maestrops-managed"]
+        assert section["role_arn"] == f"arn:aws:iam::210987654321:role/{role}"
+        assert section["credential_source"] == "EcsContainer"
+    assert managed_account_env(_context(tmp_path, "apply", {})) == {}
+    assert managed_account_env(_context(tmp_path, "plan", MANAGED_ENV, local=True)) == {}
+    hostile = {"MAESTRO_MANAGED_PLAN_ROLE_ARN": "arn:aws:iam::1:role/x\ncredential_process=sh"}
+    with pytest.raises(StepFailedError, match="not an IAM role ARN"):
+        managed_account_env(_context(tmp_path, "plan", hostile))
