@@ -5,7 +5,7 @@
 # there for a person running this by hand. A saved plan keeps variable values, so runners do
 # not use it (a plan made as the plan role would be applied as that role): they set
 # TF_VAR_aws_profile to a profile whose role_arn is their own identity's managed-account role,
-# written afresh for every Terraform command (docs/runners.md, "AWS identities").
+# written afresh for every Terraform step (docs/runners.md, "AWS identities").
 provider "aws" {
   region  = var.region
   profile = var.aws_profile != "" ? var.aws_profile : null
