@@ -202,6 +202,7 @@ class Dispatcher:
             pr=source.pr,
             from_fork=source.from_fork,
             commit_time=source.commit_time,
+            clone_url=source.clone_url,
         )
         request = PipelineRequest(
             pipeline=pipeline,
@@ -236,6 +237,7 @@ class Dispatcher:
             base_branch=request.base_branch,
             pr=request.pr,
             from_fork=trigger.from_fork,
+            clone_url=trigger.clone_url,
             run_number=self._store.next_run_number(trigger.repo, request.pipeline),
             delivery_id=trigger.delivery_id,
             reason=request.reason,

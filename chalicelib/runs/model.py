@@ -122,10 +122,13 @@ class Run(BaseModel):
     # with the skipped steps and their reasons; "done" otherwise. None: not reported.
     outcome: str | None = None
     outcome_reason: str | None = None
+    # Where the runner clones (the webhook's repository URL): a chained run or a retry has no
+    # webhook of its own, and in AWS mode no local repository to fall back on.
+    clone_url: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The API's view of the run."""
-        return self.model_dump(mode="json")
+        return self.model_dump(mode="json", exclude={"clone_url"})
 
 
 def truncate_error(message: str) -> str:
