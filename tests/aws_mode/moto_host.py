@@ -1,0 +1,57 @@
+"""AWS for the AWS-mode test: moto's ThreadedMotoServer on loopback, in its own process.
+
+``python -m tests.aws_mode.moto_host PORT_FILE`` starts it on a free port, writes the port to
+PORT_FILE and serves until terminated. Its own process keeps moto's CPU off the test's
+interpreter, and gives moto's request recorder (``MOTO_RECORDER_FILEPATH``) its own file.
+
+Two gaps of moto 5.2.5 that stop ``terraform/controller`` from applying are closed here, and
+only these (each is how AWS behaves):
+
+- SQS keeps no ``RedriveAllowPolicy``: it accepts the attribute but never returns it, so the
+  AWS provider waits forever for the dead-letter queue's attributes to settle.
+- CodeBuild refuses a ``NO_SOURCE`` project without a source location, which AWS accepts
+  (the runner's project has no source: the runner clones the job's repository itself).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+
+def patch_moto() -> None:
+    from moto.codebuild import responses as codebuild_responses
+    from moto.sqs.models import Queue
+
+    if "RedriveAllowPolicy" not in Queue.BASE_ATTRIBUTES:
+        Queue.BASE_ATTRIBUTES.append("RedriveAllowPolicy")
+        Queue.redrive_allow_policy = None  # type: ignore[attr-defined]
+
+    validate = codebuild_responses._validate_required_params_source
+
+    def validate_source(source: dict) -> None:
+        if source.get("type") == "NO_SOURCE":
+            return
+        validate(source)
+
+    codebuild_responses._validate_required_params_source = validate_source
+
+
+def main() -> None:
+    port_file = Path(sys.argv[1])
+    patch_moto()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    port_file.write_text(str(server.get_host_and_port()[1]))
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
