@@ -39,6 +39,10 @@ LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
 STATE_KEY = "stacks/acme/infra/terraform/infra/default.tfstate"
 CONTROLLER_STATE_KEY = "controller/test/terraform.tfstate"  # beside the stacks, out of reach
 CONTROLLER_SECRETS = ("webhook-secret", "github-app", "registry")
+MANAGED_ROLES = {
+    "plan": "arn:aws:iam::210987654321:role/maestrops-read",
+    "apply": "arn:aws:iam::210987654321:role/maestrops-deployer",
+}
 RUNNER_ENVIRONMENT = [
     "MAESTRO_RUNNER_PLAN_ROLE_ARN",
     "MAESTRO_RUNNER_APPLY_ROLE_ARN",
@@ -114,6 +118,15 @@ def stack(kit, aws_mirror, moto_endpoint, tmp_path_factory):
     shown = json.loads(controller.run("show", "-json", "full.tfplan").stdout)
     applied = _resources(shown["prior_state"]["values"]["root_module"])
     planned = _resources(shown["planned_values"]["root_module"])
+    # The same controller with a role per identity in another account, planned on that state.
+    managed = ("-var=plan_role_arn=" + MANAGED_ROLES["plan"],
+               "-var=apply_role_arn=" + MANAGED_ROLES["apply"])  # fmt: skip
+    controller.run("plan", "-input=false", "-no-color", *variables, *managed, "-out=managed.tfplan")
+    in_another_account = _resources(
+        json.loads(controller.run("show", "-json", "managed.tfplan").stdout)["planned_values"][
+            "root_module"
+        ]
+    )
     # The plan shows the whole environment unknown (the queue's URL exists once applied);
     # Terraform itself evaluates the keys that only name applied resources and variables.
     keys = json.dumps(RUNNER_ENVIRONMENT)
@@ -171,6 +184,7 @@ def stack(kit, aws_mirror, moto_endpoint, tmp_path_factory):
             "credentials": credentials,
             "policies": policies,
             "planned": planned,
+            "in_another_account": in_another_account,
             "lambda_environment": lambda_environment,
         }
     finally:
@@ -301,3 +315,40 @@ def test_the_apply_identity_writes_the_state_and_only_the_stacks(stack) -> None:
     for name in ("webhook-secret", "github-app"):
         secret_id = stack["secrets"][name]
         _denied(lambda: secrets.get_secret_value(SecretId=secret_id))  # noqa: B023
+
+
+def test_in_another_account_each_identity_may_assume_only_its_own_role(stack) -> None:
+    """With plan_role_arn and apply_role_arn set, the identities manage nothing here: each
+    may assume its own managed-account role, and the runners' environment names both."""
+    planned = stack["in_another_account"]
+    documents = {
+        identity: [
+            json.loads(planned[f'aws_iam_role_policy.{name}["{identity}"]']["policy"])
+            for name in ("runner", "runner_common")
+        ]
+        for identity in ("plan", "apply")
+    }
+    for identity, other in (("plan", "apply"), ("apply", "plan")):
+        assumable = _allowed_resources(documents[identity], "sts:AssumeRole")
+        assert MANAGED_ROLES[identity] in assumable
+        assert MANAGED_ROLES[other] not in assumable
+    assert _allowed_resources(documents["apply"], "ec2:RunInstances") == []
+    assert _allowed_resources(documents["apply"], "iam:CreateRole") == []
+    assert _covers(
+        _allowed_resources(documents["apply"], "s3:PutObject"),
+        f"arn:aws:s3:::{stack['bucket']}/{STATE_KEY}",
+    )
+    variables = {
+        v["name"]: v["value"]
+        for v in planned["aws_codebuild_project.runner"]["environment"][0]["environment_variable"]
+    }
+    assert variables["MAESTRO_MANAGED_PLAN_ROLE_ARN"] == MANAGED_ROLES["plan"]
+    assert variables["MAESTRO_MANAGED_APPLY_ROLE_ARN"] == MANAGED_ROLES["apply"]
+    # Without them (the applied stack), the apply identity manages the stack in this account.
+    assert "MAESTRO_MANAGED_APPLY_ROLE_ARN" not in {
+        v["name"]
+        for v in stack["planned"]["aws_codebuild_project.runner"]["environment"][0][
+            "environment_variable"
+        ]
+    }
+    assert _allowed_resources(stack["policies"]["apply"], "ec2:RunInstances") == ["*"]
