@@ -9,10 +9,15 @@ base64-encoded, into ``for_each`` keys, resource values and an output.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import sys
+import urllib.request
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
 
 from chalicelib.cli.demo import (
     DEMO_REPO,
@@ -98,8 +103,76 @@ def main(data_dir: Path) -> None:
             (data_dir / f"api-{run['id']}.json").write_text(
                 json.dumps(player.client.get_run(run["id"]))
             )
+        _save_logs_and_pages(controller.url, controller.api_token, runs, data_dir)
     finally:
         controller.stop()
+
+
+def _save_logs_and_pages(url: str, token: str, runs: list[dict[str, Any]], data_dir: Path) -> None:
+    """Every step log as ``GET /runs/{id}/logs`` serves it and every page a signed-in user
+    opens (runs, each run, each step's log page and its tail, locks, costs), saved into the
+    data dir so the scan reads them too."""
+    api = {"Authorization": f"Bearer {token}"}
+    browser = _signed_in_browser(url, token)
+    saved = data_dir / "served"
+    saved.mkdir(exist_ok=True)
+
+    def keep(name: str, body: bytes) -> None:
+        (saved / name).write_bytes(body)
+
+    keep("ui-runs.html", _get(browser, f"{url}/ui/runs"))
+    keep("ui-locks.html", _get(browser, f"{url}/ui/locks"))
+    keep("ui-costs.html", _get(browser, f"{url}/ui/costs?repo={quote(DEMO_REPO, safe='')}"))
+    shown = 0
+    for run in runs:
+        run_id = run["id"]
+        listing = json.loads(_get(None, f"{url}/runs/{run_id}/logs", api))
+        keep(f"logs-{run_id}.json", json.dumps(listing).encode())
+        keep(f"ui-run-{run_id}.html", _get(browser, f"{url}/ui/runs/{run_id}"))
+        for step in listing["steps"]:
+            name = quote(step["name"], safe="")
+            text = _get(None, f"{url}/runs/{run_id}/logs?step={name}", api)
+            keep(f"logs-{run_id}-{step['name']}.json", text)
+            shown += len(json.loads(text)["text"])
+            keep(
+                f"ui-step-{run_id}-{step['name']}.html",
+                _get(browser, f"{url}/ui/runs/{run_id}/steps/{name}"),
+            )
+            keep(
+                f"ui-tail-{run_id}-{step['name']}.json",
+                _get(browser, f"{url}/ui/api/runs/{run_id}/logs?step={name}"),
+            )
+    # A scan of empty answers would prove nothing.
+    assert shown > 10_000, f"the logs served only {shown} characters"
+
+
+def _signed_in_browser(url: str, token: str) -> urllib.request.OpenerDirector:
+    """Local mode's sign-in with the API token, as the login form posts it."""
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    form = _get(browser, f"{url}/ui/login").decode()
+    state = re.search(r'name="state" value="([^"]+)"', form)
+    assert state, "the login form carries no state"
+    body = urlencode({"via": "token", "token": token, "state": state.group(1)}).encode()
+    request = urllib.request.Request(
+        f"{url}/ui/login",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": url},
+    )
+    with browser.open(request, timeout=15) as response:
+        assert "/ui/login" not in response.geturl(), "signing in with the token failed"
+    return browser
+
+
+def _get(
+    browser: urllib.request.OpenerDirector | None, url: str, headers: dict[str, str] | None = None
+) -> bytes:
+    request = urllib.request.Request(url, headers=headers or {})
+    opener = browser or urllib.request.build_opener()
+    with opener.open(request, timeout=15) as response:
+        assert response.status == 200, (url, response.status)
+        return response.read()
 
 
 if __name__ == "__main__":

@@ -102,6 +102,20 @@ def test_the_flow_ran_and_the_hostile_plan_read_its_environment(flow) -> None:
     assert any(hit.startswith(plan_dir) for hit in find_secrets(data_dir, {"probe": PROBE}))
 
 
+def test_the_pages_and_logs_served_are_scanned(flow) -> None:
+    """The run pages and step logs a signed-in user is served are in the scan, and they show
+    what the hostile plan published: had a canary reached them, the scan would see it."""
+    data_dir, _, _ = flow
+    served = data_dir / "served"
+    names = {path.name for path in served.iterdir()}
+    assert {"ui-runs.html", "ui-locks.html", "ui-costs.html"} <= names
+    assert any(name.startswith("ui-step-") for name in names)
+    assert any(name.startswith("logs-") and name.count("-") > 1 for name in names)
+    hits = find_secrets(served, {"probe": PROBE})
+    assert any(hit.startswith("ui-step-") for hit in hits), hits
+    assert any(hit.startswith("logs-") for hit in hits), hits
+
+
 def test_the_scan_sees_a_secret_where_it_is_kept(flow) -> None:
     data_dir, secret, _ = flow
     hits = find_secrets(data_dir, secret)
