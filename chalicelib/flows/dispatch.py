@@ -310,7 +310,8 @@ class Dispatcher:
         if fence.problem is not None:  # a holder that lost its lease never applies
             return self._fail(run, f"apply refused: {fence.problem}; re-plan the PR")
         try:
-            job = build_job(run, config, self._settings, self._clone_url(run.repo, clone_url))
+            clone = self._clone_url(run.repo, clone_url)
+            job = build_job(run, config, self._settings, clone, self._plan_digests(run))
             job.parameters.update(fence.parameters)
             if self._runner_tokens is not None and job.clone_url.startswith("https://"):
                 job.git_token = self._runner_tokens(run.repo, git_permissions(run))
@@ -330,6 +331,12 @@ class Dispatcher:
             return self._store.get(run.id)  # the runner already reported; it is ahead of us
         self._notifier.run_status(run, "pending", f"queued: run #{run.run_number}")
         return run
+
+    def _plan_digests(self, run: Run) -> dict[str, str]:
+        """What the controller read of the reviewed plan at its finish (none on old records)."""
+        if run.pipeline != Pipeline.TERRAFORM_APPLY or run.plan_run_id is None:
+            return {}
+        return self._store.get(run.plan_run_id).plan_digests
 
     def _clone_url(self, repo: str, clone_url: str | None) -> str:
         if self._settings.repos_dir:

@@ -16,6 +16,7 @@ from chalicelib.feedback.publish import run_feedback
 from chalicelib.feedback.status import running_description
 from chalicelib.flows.dispatch import Dispatcher
 from chalicelib.flows.endings import RunEndings, ending_status
+from chalicelib.flows.logs import run_artifact_prefix
 from chalicelib.flows.notify import Notifier
 from chalicelib.githost.base import GitHostError
 from chalicelib.jobs import (
@@ -30,6 +31,7 @@ from chalicelib.jobs import (
 from chalicelib.observability import emit_metric, logger
 from chalicelib.pipelines.config import ConfigError
 from chalicelib.pipelines.routing import chained_pipelines
+from chalicelib.plans.digests import DIGESTED_FILES, UNREADABLE, sha256_hex
 from chalicelib.runs.exceptions import RunNotFoundError, TransitionConflictError
 from chalicelib.runs.model import TERMINAL, Run, RunStatus, isoformat, truncate_error, utc_now
 from chalicelib.runs.rules import unknown_apply_error
@@ -196,6 +198,7 @@ class RunnerEventHandler:
             changes["error"] = truncate_error(unknown_apply_error(previous, reason.split("\n")[0]))
         if target == RunStatus.SUCCEEDED and previous.pipeline == Pipeline.TERRAFORM_PLAN:
             changes.update(self._cost_totals(changes["artifacts"]))
+            changes.update(self._plan_digests(previous.id, changes["artifacts"]))
         run = self._endings.report(self._store.transition(event.run_id, target, **changes))
         if target == RunStatus.SUCCEEDED and run.pipeline == Pipeline.TERRAFORM_APPLY:
             self._record_cost_change(run)
@@ -219,6 +222,22 @@ class RunnerEventHandler:
             verdict = PolicyResult.model_validate_json(raw)
             cost.update(verdict=verdict.verdict.value, policy=verdict.status_description())
         return {"cost": cost} if cost else {}
+
+    def _plan_digests(self, run_id: str, artifacts: dict[str, str]) -> dict[str, Any]:
+        """The sha256 of the plan file and plan JSON, read where the apply will fetch them.
+
+        The run's own prefix, not the URIs the runner named: the apply downloads from there.
+        A file the runner named but that cannot be read now gets a digest no file has, so
+        its apply refuses rather than falling back to applying unchecked.
+        """
+        prefix = run_artifact_prefix(self._settings, run_id)
+        digests: dict[str, str] = {}
+        for name, file_name in DIGESTED_FILES.items():
+            if name not in artifacts:
+                continue
+            data = self._artifacts.read_bytes(prefix + file_name)
+            digests[name] = sha256_hex(data) if data is not None else UNREADABLE
+        return {"plan_digests": digests} if digests else {}
 
     def _read_artifact(self, artifacts: dict[str, str], name: str) -> bytes | None:
         uri = artifacts.get(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from chalicelib.jobs import Callback, JobSpec, Pipeline, StepSpec
@@ -10,13 +11,21 @@ from chalicelib.pipelines.config import GitOpsConfig
 from chalicelib.pipelines.identity import runner_identity
 from chalicelib.pipelines.state import s3_backend_config
 from chalicelib.pipelines.steps import steps_for, working_dir_for
+from chalicelib.plans.digests import APPLY_PARAM
 from chalicelib.runs.model import Run
 from chalicelib.settings import Settings
 
 
-def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str) -> JobSpec:
+def build_job(
+    run: Run,
+    config: GitOpsConfig,
+    settings: Settings,
+    clone_url: str,
+    plan_digests: Mapping[str, str] | None = None,
+) -> JobSpec:
+    """The job of ``run``; an apply's ``plan_digests`` are those its reviewed plan run recorded."""
     pipeline = Pipeline(run.pipeline)
-    steps = steps_for(pipeline, config)
+    steps = [_pinned_plan(step, plan_digests or {}) for step in steps_for(pipeline, config)]
     callback = Callback(event_bus=settings.event_bus)
     artifact_prefix = f"s3://{settings.artifacts_bucket}/runs/{run.id}/"
     if settings.local_data_dir:
@@ -48,6 +57,14 @@ def build_job(run: Run, config: GitOpsConfig, settings: Settings, clone_url: str
             run.pipeline, run.branch, run.base_branch, run.from_fork, config.protected_branches()
         ),
     )
+
+
+def _pinned_plan(step: StepSpec, plan_digests: Mapping[str, str]) -> StepSpec:
+    """The apply step carries the plan file's digest: the runner refuses any other file."""
+    if step.kind != "terraform_apply" or "plan" not in plan_digests:
+        return step
+    params = {**step.params, APPLY_PARAM: plan_digests["plan"]}
+    return step.model_copy(update={"params": params})
 
 
 def _aws_terraform(step: StepSpec, run: Run, config: GitOpsConfig, settings: Settings) -> StepSpec:

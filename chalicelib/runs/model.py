@@ -109,6 +109,10 @@ class Run(BaseModel):
     approved_for: str | None = None  # approve-cost: "<plan run id> <sha> <verdict>" it lifts
     approval_reason: str | None = None
     cost: dict[str, str] = Field(default_factory=dict)  # plan: monthly totals (decimal strings)
+    # plan: sha256 of the plan file and plan JSON as the controller read them at the run's
+    # finish. Runner identities can overwrite artifacts but not this record, so the apply
+    # checks the plan file it downloads against it. Empty: a record from before the check.
+    plan_digests: dict[str, str] = Field(default_factory=dict)
     resolution: str | None = None  # how a person settled an unknown run
     feedback_error: str | None = None  # a status or comment GitHub refused, after retries
     artifacts: dict[str, str] = Field(default_factory=dict)
@@ -127,8 +131,8 @@ class Run(BaseModel):
     clone_url: str | None = None
 
     def public(self) -> dict[str, Any]:
-        """The API's view of the run."""
-        return self.model_dump(mode="json", exclude={"clone_url"})
+        """The API's view of the run (plan digests are bookkeeping for the apply, not news)."""
+        return self.model_dump(mode="json", exclude={"clone_url", "plan_digests"})
 
 
 def truncate_error(message: str) -> str:
