@@ -403,11 +403,16 @@ def claim_key(trigger: Trigger, request: PipelineRequest) -> str | None:
     """What a webhook event means, as a key: one run per meaning, however often it is sent.
 
     One plan per (PR, head sha), one apply or deploy per merge commit, one validate or build
-    per pushed sha. ``None``: a run nothing deduplicates, such as the plan of a reopened PR
-    (the PR asks for a fresh plan; comments and retries never come here).
+    per pushed sha. A reopened PR asks for a fresh plan of the same head, so its key also
+    holds the moment GitHub stamped on that reopening (``updated_at``): each reopening plans
+    once, its replays none. ``None``: a run nothing deduplicates, a reopening without that
+    stamp (comments and retries never come here).
     """
     if trigger.event == "pull_request" and trigger.action == "reopened":
-        return None
+        if not trigger.commit_time:
+            return None
+        key = f"{trigger.repo}#{request.pipeline.value}#pr{request.pr}#{request.sha}"
+        return f"{key}#reopened@{trigger.commit_time}"
     if request.pipeline == Pipeline.TERRAFORM_PLAN:
         return f"{trigger.repo}#{request.pipeline.value}#pr{request.pr}#{request.sha}"
     return f"{trigger.repo}#{request.pipeline.value}#{request.sha}"

@@ -7,6 +7,8 @@ Through the webhook, the queue and the dispatcher, on moto.
 
 from __future__ import annotations
 
+import copy
+
 from chalice.test import Client
 
 from app import app
@@ -61,6 +63,26 @@ def test_a_replayed_synchronize_plans_once_per_head(controller: Controller) -> N
     [plan] = runs_of(controller, "terraform-plan")
     assert plan.delivery_id == "d-sync" and plan.status == RunStatus.DISPATCHED
     assert len(controller.backend.jobs) == 1
+
+
+def test_a_replayed_reopening_plans_once_and_a_new_reopening_plans_again(
+    controller: Controller,
+) -> None:
+    sha = controller.commit()
+    with Client(app) as client:
+        opened = pull_request("opened", "infra_features", "infra_main", sha=sha)
+        deliver(controller, client, "pull_request", opened, "d-open")
+        reopened = pull_request("reopened", "infra_features", "infra_main", sha=sha)
+        reopened["pull_request"]["updated_at"] = "2026-11-30T10:00:00Z"
+        for delivery in ("d-reopen", "d-reopen-replay-1", "d-reopen-replay-2"):
+            deliver(controller, client, "pull_request", reopened, delivery)
+        again = copy.deepcopy(reopened)  # closed and reopened once more, later
+        again["pull_request"]["updated_at"] = "2026-11-30T11:00:00Z"
+        for delivery in ("d-reopen-2", "d-reopen-2-replay"):
+            deliver(controller, client, "pull_request", again, delivery)
+    plans = sorted(runs_of(controller, "terraform-plan"), key=lambda run: run.run_number)
+    assert [run.delivery_id for run in plans] == ["d-open", "d-reopen", "d-reopen-2"]
+    assert len(controller.backend.jobs) == 3
 
 
 def test_a_user_still_asks_for_another_plan_of_the_same_head(controller: Controller) -> None:
