@@ -12,6 +12,7 @@ from chalicelib.feedback.full_plan import ARTIFACT_NAME as FULL_PLAN_ARTIFACT
 from chalicelib.feedback.full_plan import redacted_full_plan
 from chalicelib.jobs import DETAIL_HEARTBEAT, StepSpec
 from chalicelib.pipelines.config import WORKSPACE_NAME
+from chalicelib.plans.digests import APPLY_PARAM, mismatch, sha256_hex
 from runners.artifacts import sibling_prefix
 from runners.context import RunContext, StepOutcome
 from runners.exceptions import StepFailedError
@@ -204,6 +205,42 @@ def _fetch_reviewed_plan(ctx: RunContext, step: StepSpec) -> tuple[Path, dict[st
     return plan_path, json.loads(meta_path.read_text())
 
 
+def check_plan_digest(
+    ctx: RunContext, step: StepSpec, proc: ProcessRunner, plan: Path
+) -> str | None:
+    """Refuses a downloaded plan file other than the one the controller digested at review.
+
+    Any plan run's code can overwrite another run's artifacts; the digest on the plan run's
+    record cannot be. A plan run recorded before digests existed applies as before, and
+    the log says the file went unchecked; that warning is returned for the step's result.
+    """
+    expected = step.params.get(APPLY_PARAM)
+    found = sha256_hex(plan.read_bytes())
+    if expected:
+        reason = mismatch(str(expected), found)
+        if reason:
+            raise StepFailedError(f"refusing to apply: {reason}", 1)
+        _log_line(proc, f"reviewed plan sha256 {found} matches its review")
+        return None
+    if ctx.files.get("plan") == plan:
+        return None  # planned in this very run: nothing stood between plan and apply
+    warning = (
+        "the reviewed plan has no recorded digest (a plan from before digests): "
+        f"applied unchecked, sha256 {found}"
+    )
+    _log_line(proc, warning)
+    return warning
+
+
+def _log_line(proc: ProcessRunner, text: str) -> None:
+    """A line of the step's own in its log, beside the commands' output."""
+    proc.log_path.parent.mkdir(parents=True, exist_ok=True)
+    with proc.log_path.open("a") as log:
+        log.write(f"maestrops: {text}\n")
+    if proc.shipper is not None:
+        proc.shipper.write(f"maestrops: {text}\n")
+
+
 def stale_reason(meta: dict[str, Any], expected_sha: str, current: dict[str, Any]) -> str | None:
     """Why the reviewed plan must not be applied, or None when it may."""
     if meta.get("sha") != expected_sha:
@@ -227,6 +264,7 @@ def stale_reason(meta: dict[str, Any], expected_sha: str, current: dict[str, Any
 def apply(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     tf = _tf(ctx, proc)
     plan_file, meta = _fetch_reviewed_plan(ctx, step)
+    unchecked = check_plan_digest(ctx, step, proc, plan_file)
     current = state_mark(tf.state_pull())
     reason = stale_reason(meta, step.params.get("expected_sha") or ctx.job.sha, current)
     if reason:
@@ -239,7 +277,8 @@ def apply(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
     after = state_mark(tf.state_pull())
     ctx.event_fields["state_serial_after"] = after["serial"]
     _check(done, "apply")
-    return StepOutcome(reason=f"state serial {current['serial']} -> {after['serial']}")
+    serials = f"state serial {current['serial']} -> {after['serial']}"
+    return StepOutcome(reason=f"{serials}; {unchecked}" if unchecked else serials)
 
 
 def output(ctx: RunContext, step: StepSpec, proc: ProcessRunner) -> StepOutcome:
