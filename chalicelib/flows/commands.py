@@ -21,6 +21,7 @@ from chalicelib.githost.base import GitHost, GitHostError, PullRequestHead, Reac
 from chalicelib.jobs import Pipeline
 from chalicelib.observability import logger
 from chalicelib.pipelines.config import CONFIG_PATH, ConfigError, GitOpsConfig, parse_config
+from chalicelib.pipelines.identity import apply_before_merge_problem
 from chalicelib.pipelines.routing import PipelineRequest
 from chalicelib.runs.model import Run, RunStatus, isoformat, utc_now
 from chalicelib.runs.query import RunQuery
@@ -120,6 +121,10 @@ class CommentCommands:
             )
         self._check_target(command, config)
         self._check_terraform_pr(head, config, Pipeline.TERRAFORM_APPLY)
+        backend = config.pipeline(Pipeline.TERRAFORM_APPLY).backend
+        problem = apply_before_merge_problem(backend or self._dispatcher.default_backend)
+        if problem:
+            raise Refusal(problem)
         _check_head_seen(trigger, head)
         assert trigger.pr is not None
         state = self._githost.pull_request_state(trigger.repo, trigger.pr)

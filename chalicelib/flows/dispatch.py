@@ -96,6 +96,11 @@ class Dispatcher:
             )
         return runs
 
+    @property
+    def default_backend(self) -> str:
+        """The backend a pipeline without its own ``backend`` in ``.gitops.yml`` runs on."""
+        return self._settings.runner_backend
+
     def _start_once(
         self, request: PipelineRequest, trigger: Trigger, config: GitOpsConfig
     ) -> Run | None:

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 from chalicelib.jobs import Pipeline, RunnerIdentity
 
+# Backends that start each run under the identity its job names (CodeBuild's
+# serviceRoleOverride, ECS's taskRoleArn). Local runners have one identity: the user's.
+IDENTITY_BACKENDS = frozenset({"codebuild", "ecs"})
+
 # Pipelines that change the managed stack or its hosts once their code is merged.
 APPLY_PIPELINES = frozenset(
     {Pipeline.TERRAFORM_APPLY, Pipeline.ANSIBLE_MONITORING, Pipeline.CD_APPLICATION}
@@ -52,3 +56,24 @@ def runner_identity(
     if protected_branches is not None and branch not in protected_branches:
         return "plan"
     return "apply"
+
+
+def apply_before_merge_problem(backend: str) -> str | None:
+    """Why ``maestro apply`` on an open PR cannot run on ``backend``, or ``None``.
+
+    Before the merge the code is not merged, so the run gets the plan identity, which cannot
+    write the state: on a backend with identities the apply would fail after its init. Saying
+    so when the command arrives beats a failed run.
+
+    >>> apply_before_merge_problem("codebuild") is not None
+    True
+    >>> apply_before_merge_problem("local") is None
+    True
+    """
+    if backend not in IDENTITY_BACKENDS:
+        return None
+    return (
+        f"apply before merge cannot run on the {backend} backend: unmerged code runs under "
+        "the read-only plan identity, which cannot write the state. Merge the PR to apply "
+        "its reviewed plan"
+    )

@@ -251,6 +251,26 @@ def test_apply_when_enabled_requires_what_gitops_yml_says(
     assert reactions(controller) == [(1001, "confused"), (1002, "eyes")]
 
 
+def test_apply_before_merge_on_a_backend_with_identities_is_refused_saying_why(
+    controller: Controller, gate: Clock
+) -> None:
+    """On CodeBuild or ECS unmerged code runs under the read-only plan identity: the apply
+    could not write the state, so the command is answered instead of failing a run."""
+    config = APPLY_ON + "pipelines:\n  terraform-apply: {backend: codebuild}\n"
+    sha = controller.commit({".gitops.yml": config})
+    with Client(app) as client:
+        opened = pull_request("opened", "infra_features", "infra_main", sha=sha, number=7)
+        deliver(controller, client, "pull_request", opened, "d-open")
+        finish(client, controller.backend.jobs[0].run_id)
+        record_head(controller, 7, sha, approved=True, mergeable=True)
+        for comment_id in (1001, 1002):  # asked twice: the same answer, no run
+            comment(controller, client, 7, "maestro apply", comment_id=comment_id)
+    refusals = answers(controller, 7)
+    assert len(refusals) == 2
+    assert all("cannot run on the codebuild backend" in answer for answer in refusals)
+    assert job_runs(controller) == [("terraform-plan", 7)]
+
+
 def test_apply_without_a_reviewed_plan_is_refused_with_the_reason(
     controller: Controller, gate: Clock
 ) -> None:
