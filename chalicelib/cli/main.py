@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     from chalicelib.cli.locks import add_locks_parser
 
     add_locks_parser(commands, api_client)
+    from chalicelib.cli.queue import add_queue_parser
+
+    add_queue_parser(commands)
     return parser
 
 

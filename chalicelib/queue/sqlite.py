@@ -152,6 +152,22 @@ class SqliteQueue:
             for seq, message_id, group, body, sent_at, receives in rows
         ]
 
+    def redrive(self, message_ids: list[str] | None = None) -> list[str]:
+        """Put dead letters back in their groups, all of them or those named; returns the ids
+        moved. They are received again with their receive count reset, like SQS's redrive
+        from a dead-letter queue, and keep their place in their group's order."""
+        now = self._clock()
+        with self._write() as conn:
+            rows = conn.execute("SELECT seq, id FROM messages WHERE dead = 1").fetchall()
+            chosen = [(seq, mid) for seq, mid in rows if message_ids is None or mid in message_ids]
+            for seq, _ in chosen:
+                conn.execute(
+                    "UPDATE messages SET dead = 0, receives = 0, receipt = NULL, visible_at = ? "
+                    "WHERE seq = ?",
+                    (now, seq),
+                )
+        return [mid for _, mid in chosen]
+
     def depth(self) -> int:
         """Messages waiting or in flight (dead letters excluded)."""
         with self._write() as conn:
