@@ -181,8 +181,16 @@ def deployed(moto, github, tmp_path_factory: pytest.TempPathFactory) -> dict[str
     # moto speaks plain HTTP only, and the state bucket's TLS-only policy refuses that (moto
     # applies the Deny whatever the transport): the one change made to the deployed account.
     moto["client"]("s3").delete_bucket_policy(Bucket=bootstrap["state_bucket"])
+    # The operator's network for Fargate runners: a VPC and a private subnet.
+    ec2 = moto["client"]("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    # DNS hostnames on, as in the usual runner VPC (moto 5.2.5's RunTask fails without them).
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
     tfvars = {
         "region": REGION,
+        "runner_vpc_id": vpc,
+        "runner_subnet_ids": [subnet],
         "allowed_repos": [GITHUB_REPO],
         "github_app_id": APP_ID,
         "github_installation_id": INSTALLATION_ID,

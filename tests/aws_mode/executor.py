@@ -24,6 +24,7 @@ import json
 import shlex
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -141,7 +142,7 @@ class Executor:
             iam.create_user(UserName=user)
             for name, document in policies.items():
                 if isinstance(document, str):
-                    document = json.loads(urllib.request.unquote(document))
+                    document = json.loads(urllib.parse.unquote(document))
                 statements = moto_statements(document)
                 iam.put_user_policy(
                     UserName=user,
@@ -184,6 +185,7 @@ class Executor:
         mine = override[container["name"]]
         env = {e["name"]: e["value"] for e in container.get("environment", [])}
         env.update({e["name"]: e["value"] for e in mine.get("environment", [])})
+        env["AWS_REGION"] = env.get("AWS_DEFAULT_REGION", "")  # Fargate sets both
         command = mine.get("command") or container.get("command") or []
         role = body.get("overrides", {}).get("taskRoleArn") or definition["taskRoleArn"]
         return Execution("ecs", env.get("MAESTRO_RUN_ID", ""), role, [shlex.join(command)], env)
@@ -214,6 +216,9 @@ class Executor:
     def run(self, execution: Execution, rewrite: dict[str, str] | None = None) -> Execution:
         key_id, secret, policies = self.credentials_of(execution.role_arn)
         home = self.workdir / f"{execution.service}-{execution.run_id or uuid.uuid4().hex}"
+        # A second start call for one run: the controller started it twice, or moto failed
+        # the call and botocore retried it (the recording keeps requests, not answers).
+        assert not home.exists(), f"{execution.service} was asked twice to run {execution.run_id}"
         home.mkdir(parents=True)
         env = {
             **self.image_env(),

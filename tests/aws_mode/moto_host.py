@@ -11,6 +11,9 @@ only these (each is how AWS behaves):
   AWS provider waits forever for the dead-letter queue's attributes to settle.
 - CodeBuild refuses a ``NO_SOURCE`` project without a source location, which AWS accepts
   (the runner's project has no source: the runner clones the job's repository itself).
+- ECS ``RunTask`` fails (a 500) on a Fargate task definition whose container has no memory
+  of its own, which Fargate allows (the task's memory is the limit): moto sums the
+  containers' memory for container-instance placement, which Fargate tasks never use.
 """
 
 from __future__ import annotations
@@ -36,6 +39,24 @@ def patch_moto() -> None:
         validate(source)
 
     codebuild_responses._validate_required_params_source = validate_source
+
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    calculate = EC2ContainerServiceBackend._calculate_task_resource_requirements
+    memory_keys = ("memory", "memoryReservation", "Memory", "MemoryReservation")
+
+    def requirements(task_definition):  # type: ignore[no-untyped-def]
+        containers = task_definition.container_definitions
+        task_definition.container_definitions = [
+            c if any(c.get(k) is not None for k in memory_keys) else {**c, "memory": 0}
+            for c in containers
+        ]
+        try:
+            return calculate(task_definition)
+        finally:
+            task_definition.container_definitions = containers
+
+    EC2ContainerServiceBackend._calculate_task_resource_requirements = staticmethod(requirements)  # type: ignore[method-assign,assignment]
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ import pytest
 
 from chalicelib.jobs import JobSpec
 from tests.gitrepo import commit_files, git
-from tests.payloads import pull_request
+from tests.payloads import pull_request, push
 
 from .conftest import GITHUB_REPO, REGION, STAGE, start_recording
 from .executor import Executor
@@ -50,6 +50,7 @@ terraform:
   dir: terraform/infra
   main_branch: infra_main
 pipelines:
+  terraform-validate: {backend: ecs}
   ansible-monitoring: {backend: ssm}
 """
 RUNNER_HOST = "i-0a1b2c3d4e5f60718"  # terraform/controller's ssm_runner_instance_ids
@@ -153,12 +154,15 @@ class Flow:
             handled += len(messages)
 
     def run_runners(self) -> list[Any]:
-        """CodeBuild builds run; SendCommand calls are kept: moto has no instance to run on,
-        and the playbook's SSM sessions (StartSession) are beyond it."""
+        """CodeBuild builds and ECS tasks run; SendCommand calls are kept: moto has no
+        instance to run them on, and the playbook's SSM sessions (StartSession) are beyond it."""
         done = []
         for call in self.executor.pending():
             if call.service == "ssm":
                 self.ssm_calls.append(call.body)
+                continue
+            if call.service == "ecs":
+                done.append(self.executor.run(self.executor.from_ecs(call.body)))
                 continue
             assert call.service == "codebuild", call
             done.append(self.executor.run(self.executor.from_codebuild(call.body)))
@@ -463,7 +467,8 @@ def test_a_failing_apply_puts_deploy_failed_where_the_alarm_watches(flow: Flow) 
     ran = flow.settle()
     assert [e.role_arn for e in ran] == [flow.outputs["runner_role_arns"]["apply"]]
     apply = flow.run_of("terraform-apply", 2)
-    assert apply["status"] == "failed"
+    assert (apply["status"], apply["failed_step"]) == ("failed", "apply")
+    assert "release gate refused" in flow.fake.thread_bodies(GITHUB_REPO, 2)[-1]
 
     # CloudWatch Logs extracts EMF metrics from the functions' output; moto does not, so the
     # test does it: each EMF document becomes the PutMetricData it stands for.
@@ -514,3 +519,26 @@ def test_the_schedules_leave_in_flight_and_finished_runs_alone(flow: Flow) -> No
     assert {r["id"]: r["status"] for r in flow.runs()} == before
     assert flow.run_of("ansible-monitoring", 1)["status"] == "dispatched"
     assert flow.settle() == []
+
+
+# ---- a push on the feature branch: terraform-validate as a Fargate task -------------------------
+
+
+def test_a_push_is_validated_by_a_fargate_task_as_the_plan_identity(flow: Flow) -> None:
+    sha = flow.push("infra_features", {"terraform/infra/NOTES.md": "day two\n"}, "notes")
+    payload = push("infra_features", sha=sha, message="notes", repo=GITHUB_REPO)
+    payload["repository"]["clone_url"] = str(flow.clone)
+    flow.deliver("push", payload)
+    ran = flow.settle()
+    assert [(e.service, e.returncode) for e in ran] == [("ecs", 0)], [e.output[-3000:] for e in ran]
+    [execution] = ran
+    # The task definition's command, overridden by the same one; the plan identity's role.
+    assert execution.commands == ["python -m runners run --job env"]
+    assert execution.role_arn == flow.outputs["runner_role_arns"]["plan"]
+    [validate] = [r for r in flow.runs() if r["pipeline"] == "terraform-validate"]
+    assert (validate["status"], validate["sha"], validate["backend"]) == ("succeeded", sha, "ecs")
+    task = flow.aws("ecs").describe_tasks(
+        cluster=flow.environment["MAESTRO_ECS_CLUSTER"], tasks=[validate["runner_ref"]]
+    )["tasks"][0]
+    assert task["launchType"] == "FARGATE"
+    assert any(s["state"] == "success" and s["sha"] == sha for s in flow.fake.statuses)
