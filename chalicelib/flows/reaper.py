@@ -55,6 +55,25 @@ def verdict(run: Run, now: datetime) -> tuple[RunStatus, str]:
     return RunStatus.TIMED_OUT, f"no result within {run.timeout_minutes} minutes"
 
 
+def vanished_runners(store: RunStore, backends: BackendRegistry, backend_name: str) -> list[Run]:
+    """Runs on ``backend_name`` whose runner the backend no longer sees running.
+
+    For backends that announce nothing when their runner dies: local runners are processes
+    that a stopped ``maestro serve`` took down with it, or that were killed. CodeBuild, ECS and
+    SSM say so themselves (their state-change events), so they are never asked here.
+    """
+    from chalicelib.backends.base import RunnerRef
+
+    gone = []
+    for run in store.runs_in_status((RunStatus.DISPATCHED, RunStatus.RUNNING)):
+        if run.backend != backend_name or not run.runner_ref:
+            continue
+        state = backends.get(run.backend).status(RunnerRef(backend=run.backend, id=run.runner_ref))
+        if state != "running":
+            gone.append(run)
+    return gone
+
+
 class Reaper:
     def __init__(
         self,

@@ -123,6 +123,14 @@ class RunnerEventHandler:
             logger.warning("service event for an unknown run", extra={"run": update.run_id})
         return None
 
+    def runner_gone(self, run_id: str, reason: str) -> Run | None:
+        """End a run whose runner vanished without its "run finished" event, as a service
+        event saying so would; ``None`` when the run ended meanwhile."""
+        try:
+            return self._runner_died(run_id, reason)
+        except TransitionConflictError:
+            return None
+
     def _runner_died(self, run_id: str, reason: str) -> Run:
         run = self._store.get(run_id)
         if run.pipeline == Pipeline.TERRAFORM_APPLY:

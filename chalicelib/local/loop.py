@@ -20,6 +20,12 @@ from chalicelib.observability import logger
 from chalicelib.queue.consumer import QueueConsumer, ReceivedMessage
 
 REAP_EVERY_SECONDS = 30.0
+# How often local runners' processes are checked: a runner that died (killed, or taken down
+# by a stopped controller) ends its run within this, instead of at the reaper's timeout.
+RUNNER_CHECK_SECONDS = 5.0
+LOCAL_RUNNER_GONE = (
+    "the local runner's process is gone without its result (killed, or stopped with maestro serve)"
+)
 MAX_EVENT_ATTEMPTS = 5
 
 
@@ -38,6 +44,7 @@ class LocalEventLoop:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_reap = time.monotonic()
+        self._last_runner_check = float("-inf")  # at once on start: a restart finds them
         self._event_failures: dict[Path, int] = {}
 
     def start(self) -> None:
@@ -53,6 +60,7 @@ class LocalEventLoop:
         while not self._stop.is_set():
             try:
                 worked = self.pump_queue() + self.pump_runner_events()
+                self._maybe_check_runners()
                 self._maybe_reap()
             except Exception:  # a local loop must outlive any one bad event
                 logger.exception("local event loop error")
@@ -96,6 +104,32 @@ class LocalEventLoop:
             path.rename(path.with_suffix(".done"))
             handled += 1
         return handled
+
+    def _maybe_check_runners(self) -> None:
+        if time.monotonic() - self._last_runner_check < RUNNER_CHECK_SECONDS:
+            return
+        self._last_runner_check = time.monotonic()
+        self.end_vanished_runners()
+
+    def end_vanished_runners(self) -> list[str]:
+        """End the runs whose local runner process is gone; returns their ids.
+
+        What such a runner wrote before it went is read first: one that finished in the
+        meantime (its last event written just before it exited) ends as it reported.
+        """
+        from chalicelib.flows.reaper import vanished_runners
+        from chalicelib.services import get_services
+
+        services = get_services()
+        gone = vanished_runners(services.store, services.backends, "local")
+        if not gone:
+            return []
+        self.pump_runner_events()
+        ended = []
+        for run in gone:
+            if services.runner_events.runner_gone(run.id, LOCAL_RUNNER_GONE) is not None:
+                ended.append(run.id)
+        return ended
 
     def _maybe_reap(self) -> None:
         if time.monotonic() - self._last_reap < REAP_EVERY_SECONDS:

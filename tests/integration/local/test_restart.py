@@ -227,3 +227,53 @@ def test_a_write_budget_is_kept_on_disk_across_a_restart(
         assert len(json.loads((stored() or ("{}", 0))[0])["sent"]) > len(json.loads(state)["sent"])
     finally:
         second.stop()
+
+
+def test_runs_whose_local_runner_died_end_at_the_next_start_and_live_ones_do_not(
+    data_dir: Path, shas: list[str]
+) -> None:
+    """``maestro serve`` stopped takes its runners down; started again, it ends their runs at
+    once (an apply ``unknown``, lock kept; anything else failed), not at the reaper's timeout,
+    and leaves a runner that still runs alone."""
+    import subprocess
+
+    from chalicelib.local.loop import LOCAL_RUNNER_GONE
+    from chalicelib.runs.model import Run, RunStatus
+    from chalicelib.services import get_services
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    alive = subprocess.Popen(["sleep", "120"])
+    first = Session(data_dir, loop=False)
+    try:
+        store = get_services().store
+        for name, pipeline, pid in (
+            ("plan", "terraform-plan", dead.pid),
+            ("apply", "terraform-apply", dead.pid),
+            ("live", "terraform-plan", alive.pid),
+        ):
+            run = Run(id=f"run-{name}", repo=REPO, pipeline=pipeline, sha=shas[0], pr=1)
+            store.create(run.model_copy(update={"backend": "local", "runner_ref": str(pid)}))
+            store.transition(run.id, RunStatus.DISPATCHED)
+            store.transition(run.id, RunStatus.RUNNING)
+    finally:
+        first.stop()
+    try:
+        for _ in range(2):  # and again on the same state: nothing more ends, nothing changes
+            second = Session(data_dir)
+            try:
+                runs = second.wait(
+                    lambda runs: (
+                        {r["id"]: r["status"] for r in runs}
+                        == {"run-plan": "failed", "run-apply": "unknown", "run-live": "running"}
+                    ),
+                    "the dead runners' runs ended, the live one left running",
+                )
+                ended = {r["id"]: r for r in runs}
+                assert LOCAL_RUNNER_GONE in ended["run-plan"]["error"]
+                assert LOCAL_RUNNER_GONE in ended["run-apply"]["error"]
+            finally:
+                second.stop()
+    finally:
+        alive.kill()
+        alive.wait()
