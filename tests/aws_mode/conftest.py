@@ -41,11 +41,14 @@ PROJECT = ("terraform", "app.py", "chalicelib", ".chalice", "requirements.txt", 
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("moto")
     port_file, recording = folder / "port", folder / "recording.jsonl"
+    ssm_hosts = folder / "ssm-hosts"
+    ssm_hosts.mkdir()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(folder),
         "PYTHONPATH": str(REPO),
         "MOTO_RECORDER_FILEPATH": str(recording),
+        "MOTO_SSM_HOSTS": str(ssm_hosts),
     }
     log = (folder / "moto.log").open("w")
     process = subprocess.Popen(
@@ -69,7 +72,8 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 aws_secret_access_key="testing",
             )
 
-        yield {"endpoint": endpoint, "client": client, "recording": recording}
+        yield {"endpoint": endpoint, "client": client, "recording": recording,
+               "ssm_hosts": ssm_hosts}  # fmt: skip
     finally:
         process.terminate()
         process.wait(timeout=20)

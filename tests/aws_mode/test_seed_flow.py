@@ -13,6 +13,10 @@
    would need moto to play EC2 for the runner's plan identity), the plan comment reaches the
    fake GitHub, the merge applies the reviewed plan; a second pull request whose apply fails
    raises ``DeployFailed`` as the deploy-failed alarm watches it.
+5. A merge from integration into deployment runs cd-application as the apply identity: its
+   SendCommand reaches the app host found by tag, the test plays that host (bash runs the
+   command, moto_host's SSM patch reports its outcome) and a failing health check fails the
+   run with ``DeployFailed``.
 
 Each test is a stage and relies on the ones before it (module-scoped state, in file order).
 """
@@ -295,6 +299,29 @@ def stack_files(endpoint: str, extra: str = "") -> dict[str, str]:
     return files
 
 
+def put_emf_metrics(flow: Flow) -> Any:
+    """CloudWatch Logs extracts EMF metrics from the functions' output; moto does not, so the
+    test does it: each EMF document becomes the PutMetricData it stands for."""
+    cloudwatch = flow.aws("cloudwatch")
+    for document in flow.lambdas.metrics():
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            for metric, dimension_set in itertools.product(
+                directive["Metrics"], directive["Dimensions"]
+            ):
+                values = document[metric["Name"]]
+                for value in values if isinstance(values, list) else [values]:
+                    dimensions = [{"Name": d, "Value": str(document[d])} for d in dimension_set]
+                    datum = {
+                        "MetricName": metric["Name"],
+                        "Dimensions": dimensions,
+                        "Value": float(value),
+                        "Unit": metric.get("Unit", "None"),
+                    }
+                    cloudwatch.put_metric_data(Namespace=directive["Namespace"],
+                                               MetricData=[datum])  # fmt: skip
+    return cloudwatch
+
+
 # ---- stage 1: the deploy command ------------------------------------------------------------
 
 
@@ -470,25 +497,7 @@ def test_a_failing_apply_puts_deploy_failed_where_the_alarm_watches(flow: Flow) 
     assert (apply["status"], apply["failed_step"]) == ("failed", "apply")
     assert "release gate refused" in flow.fake.thread_bodies(GITHUB_REPO, 2)[-1]
 
-    # CloudWatch Logs extracts EMF metrics from the functions' output; moto does not, so the
-    # test does it: each EMF document becomes the PutMetricData it stands for.
-    cloudwatch = flow.aws("cloudwatch")
-    for document in flow.lambdas.metrics():
-        for directive in document["_aws"]["CloudWatchMetrics"]:
-            for metric, dimension_set in itertools.product(
-                directive["Metrics"], directive["Dimensions"]
-            ):
-                values = document[metric["Name"]]
-                for value in values if isinstance(values, list) else [values]:
-                    dimensions = [{"Name": d, "Value": str(document[d])} for d in dimension_set]
-                    datum = {
-                        "MetricName": metric["Name"],
-                        "Dimensions": dimensions,
-                        "Value": float(value),
-                        "Unit": metric.get("Unit", "None"),
-                    }
-                    cloudwatch.put_metric_data(Namespace=directive["Namespace"],
-                                               MetricData=[datum])  # fmt: skip
+    cloudwatch = put_emf_metrics(flow)
     [alarm] = [
         a
         for a in cloudwatch.describe_alarms()["MetricAlarms"]
@@ -542,3 +551,220 @@ def test_a_push_is_validated_by_a_fargate_task_as_the_plan_identity(flow: Flow) 
     )["tasks"][0]
     assert task["launchType"] == "FARGATE"
     assert any(s["state"] == "success" and s["sha"] == sha for s in flow.fake.statuses)
+
+
+# ---- the application's deploy: cd-application over SSM to the app hosts ------------------------
+
+APP_FILES = {
+    "app/docker-compose.yml": "services:\n  web:\n    image: nginx\n",
+    "app/traefik/dynamic/routes.yml": "http:\n  routers: {}\n",
+}
+DEFAULT_APP_DIR = "'--app-dir' '/opt/maestrops/app'"
+DEFAULT_HEALTH_URL = "'--health-url' 'https://127.0.0.1/api/health'"
+
+
+class AppHost:
+    """An app host for the deploy's SSM command: moto holds the instance (tagged as
+    terraform/infra tags its app hosts, ``Role=app``), bash runs what the command carries,
+    with the docker and aws stand-ins of the runner's own tests on PATH, the host's
+    /opt/maestrops/app in a temporary directory and the backend answering on loopback."""
+
+    def __init__(self, flow: Flow, folder: Path) -> None:
+        from tests.integration.runners.test_compose_deploy_script import AWS, DOCKER
+        from tests.integration.runners.test_deploy_over_ssm import _server
+
+        self.flow, self.folder = flow, folder
+        ec2 = flow.aws("ec2")
+        tags = [{"ResourceType": "instance", "Tags": [{"Key": "Role", "Value": "app"}]}]
+        started = ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=tags
+        )
+        self.instance = started["Instances"][0]["InstanceId"]
+        other = [{"ResourceType": "instance", "Tags": [{"Key": "Role", "Value": "monitoring"}]}]
+        ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, TagSpecifications=other)
+        self.bin = folder / "bin"
+        self.bin.mkdir(parents=True)
+        for name, body in (("docker", DOCKER), ("aws", AWS)):
+            (self.bin / name).write_text(body)
+            (self.bin / name).chmod(0o755)
+        self.app_dir = folder / "opt-maestrops-app"
+        self.record = folder / "record"
+        self.server, self.backend = _server()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def run(self, sent: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        """The command as AWS-RunShellScript runs it: its lines as one bash script."""
+        url = f"http://127.0.0.1:{self.server.server_port}/api/health"
+        script = (
+            "\n".join(sent["Parameters"]["commands"])
+            .replace(DEFAULT_APP_DIR, f"'--app-dir' '{self.app_dir}'")
+            .replace(DEFAULT_HEALTH_URL, f"'--health-url' '{url}'")
+        )
+        env = {
+            "PATH": f"{self.bin}:/usr/bin:/bin",
+            "HOME": str(self.folder),
+            "LANG": "C.UTF-8",
+            "RECORD": str(self.record),
+            "FAIL_ON": "never",
+            "MAESTRO_HEALTH_DELAY": "0",
+        }
+        return subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+
+
+def deploy_as_the_host_plays_it(flow: Flow, host: AppHost) -> tuple[Any, dict[str, Any], Any]:
+    """The merged PR's cd-application runner, with the host's part played while the runner
+    waits on GetCommandInvocation: the command moto received runs on the host and its
+    outcome goes back to moto as SSM reports it. The runner, the command, the host's run."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    flow.drain_queue()
+    calls = list(flow.executor.pending())
+    assert [c.service for c in calls] == ["codebuild"], calls
+    execution = flow.executor.from_codebuild(calls[0].body)
+    folder: Path = flow.moto["ssm_hosts"]
+    before = set(folder.glob("*.sent.json"))
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(flow.executor.run, execution)
+        new: set[Path] = set()
+        while not new and not running.done():
+            wait([running], timeout=0.2)
+            new = set(folder.glob("*.sent.json")) - before
+        assert len(new) == 1, (new, running.done() and running.result().output[-3000:])
+        sent = json.loads(new.pop().read_text())
+        done = host.run(sent)
+        for instance in sent["InstanceIds"]:
+            outcome = {
+                "Status": "Success" if done.returncode == 0 else "Failed",
+                "ResponseCode": done.returncode,
+                "StandardOutputContent": done.stdout[-24000:],
+                "StandardErrorContent": done.stderr[-8000:],
+            }
+            (folder / f"{sent['CommandId']}.{instance}.json").write_text(json.dumps(outcome))
+        ran = running.result(timeout=600)
+    flow.deliver_runner_events()
+    assert flow.settle() == []
+    return ran, sent, done
+
+
+def merge_into_deployment(flow: Flow, files: dict[str, str], message: str, pr: int) -> str:
+    """A commit on integration, merged into deployment, and GitHub's merged pull_request."""
+    if "integration" in git(flow.origin, "branch", "--list", "integration"):
+        git(flow.origin, "checkout", "-q", "integration")  # flow.push then builds on it
+    sha = flow.push("integration", files, message)
+    if "deployment" not in git(flow.origin, "branch", "--list", "deployment"):
+        git(flow.origin, "branch", "deployment", "infra_main")
+    git(flow.origin, "checkout", "-q", "deployment")
+    git(flow.origin, "merge", "-q", "--ff-only", "integration")
+    git(flow.origin, "push", "-q", str(flow.clone), "deployment:deployment")
+    payload = pull_request(
+        "closed", "integration", "deployment", sha=sha, number=pr, merged=True, repo=GITHUB_REPO
+    )
+    payload["repository"]["clone_url"] = str(flow.clone)
+    flow.deliver("pull_request", payload)
+    return sha
+
+
+def step_reason(flow: Flow, run_id: str) -> str:
+    """What the runner recorded for the deploy step in the run's artifacts."""
+    bucket = flow.environment["MAESTRO_ARTIFACTS_BUCKET"]
+    key = f"runs/{run_id}/results/deploy.json"
+    body = flow.aws("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return str(json.loads(body)["reason"])
+
+
+@pytest.fixture(scope="module")
+def app_host(flow: Flow, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    host = AppHost(flow, tmp_path_factory.mktemp("app-host"))
+    yield host
+    host.close()
+
+
+def test_a_merge_into_deployment_deploys_the_app_over_ssm_as_the_apply_identity(
+    flow: Flow, app_host: AppHost
+) -> None:
+    names = flow.outputs["secret_names"]
+    secret = f"postgresql://app:{secrets.token_hex(16)}@db/app"
+    flow.aws("secretsmanager").put_secret_value(
+        SecretId=names["app"], SecretString=json.dumps({"DATABASE_URL": secret})
+    )
+    sha = merge_into_deployment(flow, APP_FILES, "the application", pr=3)
+    ran, sent, done = deploy_as_the_host_plays_it(flow, app_host)
+
+    assert ran.returncode == 0, ran.output[-4000:]
+    assert ran.role_arn == flow.outputs["runner_role_arns"]["apply"]
+    # The command: the reviewed script, to the app host found by its tag (not the monitoring
+    # host), the deployed commit's compose file and routes in its bundle, no secret value.
+    assert sent["DocumentName"] == "AWS-RunShellScript"
+    assert sent["InstanceIds"] == [app_host.instance]
+    assert flow.ssm_calls[-1]["InstanceIds"] == [app_host.instance]  # the request moto recorded
+    commands = sent["Parameters"]["commands"]
+    assert f"'--secret-id' '{names['app']}'" in commands[-1]
+    assert secret not in json.dumps(sent)
+    [encoded] = [c for c in commands if c.startswith('base64 -d > "$bundle"')]
+    bundle = base64.b64decode("".join(encoded.splitlines()[1:-1]))
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(bundle)) as tar:
+        carried = {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
+    assert carried == {
+        "docker-compose.yml": APP_FILES["app/docker-compose.yml"],
+        "traefik/dynamic/routes.yml": APP_FILES["app/traefik/dynamic/routes.yml"],
+    }
+    # What the host did: the files in place, the secret read by its id into a .env since gone.
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (app_host.app_dir / "docker-compose.yml").read_text() == carried["docker-compose.yml"]
+    assert not (app_host.app_dir / ".env").exists()
+    assert f"--secret-id {names['app']}" in app_host.record.read_text()
+
+    deploy = flow.run_of("cd-application", 3)
+    assert (deploy["status"], deploy["sha"]) == ("succeeded", sha), deploy.get("error")
+    assert ran.run_id == deploy["id"]
+    assert step_reason(flow, deploy["id"]) == f"SSM {sent['CommandId']} on {app_host.instance}"
+    assert any(s["state"] == "success" and s["sha"] == sha for s in flow.fake.statuses)
+    bodies = flow.fake.thread_bodies(GITHUB_REPO, 3)
+    assert any("succeeded" in body for body in bodies), bodies
+
+
+def test_a_deploy_whose_health_check_fails_raises_deploy_failed(
+    flow: Flow, app_host: AppHost
+) -> None:
+    """The second deploy on the same host: the backend does not answer, the host's command
+    fails, SSM says Failed, the run fails on its deploy step and DeployFailed is counted."""
+    before = len([d for d in flow.lambdas.metrics() if "DeployFailed" in d])
+    app_host.backend.mode = "frontend"
+    routes = "http:\n  routers:\n    api: {rule: PathPrefix(`/api`), service: api}\n"
+    sha = merge_into_deployment(
+        flow, {"app/traefik/dynamic/routes.yml": routes}, "route the api", pr=4
+    )
+    ran, sent, done = deploy_as_the_host_plays_it(flow, app_host)
+    assert done.returncode != 0 and "not healthy" in done.stderr, done.stderr[-3000:]
+    assert not (app_host.app_dir / ".env").exists()
+    assert ran.returncode != 0
+
+    deploy = flow.run_of("cd-application", 4)
+    assert (deploy["status"], deploy["failed_step"], deploy["sha"]) == ("failed", "deploy", sha)
+    assert step_reason(flow, deploy["id"]).endswith(
+        f"SSM command {sent['CommandId']} on {app_host.instance} ended Failed"
+    ), step_reason(flow, deploy["id"])
+    assert any(s["state"] in ("failure", "error") and s["sha"] == sha for s in flow.fake.statuses)
+    bodies = flow.fake.thread_bodies(GITHUB_REPO, 4)
+    assert any("failed" in body.lower() for body in bodies), bodies
+
+    cloudwatch = put_emf_metrics(flow)
+    failed = [d for d in flow.lambdas.metrics() if "DeployFailed" in d]
+    assert len(failed) == before + 1, flow.lambdas.metrics()[-5:]
+    [alarm] = [
+        a
+        for a in cloudwatch.describe_alarms()["MetricAlarms"]
+        if a["AlarmName"].endswith("deploy-failed")
+    ]
+    [service] = [d["Value"] for d in alarm["Dimensions"] if d["Name"] == "service"]
+    assert failed[-1]["service"] == service
+    assert cloudwatch.list_metrics(Namespace=alarm["Namespace"], MetricName=alarm["MetricName"])[
+        "Metrics"
+    ]
