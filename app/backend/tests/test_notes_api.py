@@ -65,5 +65,11 @@ def test_invalid_input_is_rejected(client: TestClient) -> None:
 
 def test_openapi_is_served_under_api(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
-    assert set(schema["paths"]) == {"/api/notes", "/api/notes/{note_id}", "/health", "/ready"}
+    assert set(schema["paths"]) == {
+        "/api/notes",
+        "/api/notes/{note_id}",
+        "/api/health",
+        "/health",
+        "/ready",
+    }
     assert "swagger-ui" in client.get("/docs").text

@@ -33,6 +33,13 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+# The Terraform-on-moto fixtures of the configuration tests; this file runs under make test-aws.
+from tests.integration.terraform_config import conftest as terraform_config
+
+aws_mirror = terraform_config.aws_mirror
+kit = terraform_config.kit
+moto_endpoint = terraform_config.moto_endpoint
+
 pytestmark = pytest.mark.slow
 
 LOCAL_BACKEND = 'terraform {\n  backend "local" {}\n}\n'
