@@ -23,8 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.functional.github.fake_github import FakeGitHub
 from tests.functional.github.openapi_check import OpenApiChecker
-
-from .tls import make_certificate, serve_tls
+from tests.tls import make_certificate, serve_tls
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"

@@ -9,9 +9,7 @@ behind. Without the token the clone fails: the repository is private.
 from __future__ import annotations
 
 import base64
-import datetime
 import http.server
-import ipaddress
 import os
 import shutil
 import ssl
@@ -20,10 +18,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from tests.tls import make_certificate
 
 from .conftest import FIXTURES, git
 
@@ -31,37 +27,6 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "ghs_runnerT0kenScopedToOneRepo"
 BACKEND = "/usr/lib/git-core/git-http-backend"
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 class GitServer:
@@ -148,7 +113,7 @@ def private_origin(bench, tmp_path):
     root.mkdir()
     git(root, "clone", "-q", "--bare", str(bench.repo), str(root / "acme" / "shop.git"))
     git(root / "acme" / "shop.git", "config", "http.receivepack", "true")
-    cert, key = _certificate(tmp_path)
+    cert, key = make_certificate(tmp_path)
     server = GitServer(root, cert, key)
     # The operator's way to give tools a setting (MAESTRO_TOOL_ENV): git trusts this CA.
     bench.env.update({"GIT_SSL_CAINFO": str(cert), "MAESTRO_TOOL_ENV": "GIT_SSL_CAINFO"})

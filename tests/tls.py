@@ -1,5 +1,6 @@
-"""A self-signed certificate for 127.0.0.1, so that the fake GitHub answers on an ``https://``
-URL: terraform/controller accepts only https for ``github_api_url``, as GitHub serves."""
+"""A self-signed certificate for 127.0.0.1, for the servers tests start on an ``https://`` URL:
+the fake GitHub (terraform/controller accepts only https for ``github_api_url``, as GitHub
+serves) and the git server that checks the runners' tokens."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_certificate(folder: Path) -> tuple[Path, Path]:
+def make_certificate(folder: Path, stem: str = "github") -> tuple[Path, Path]:
     """(certificate, key) files; the certificate is its own CA (give it as SSL_CERT_FILE)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
@@ -34,7 +35,7 @@ def make_certificate(folder: Path) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_file, key_file = folder / "github.pem", folder / "github.key"
+    cert_file, key_file = folder / f"{stem}.pem", folder / f"{stem}.key"
     cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_file.write_bytes(
         key.private_bytes(
