@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chalicelib.cli.main import post_webhook
 from chalicelib.local.payloads import pull_request_payload
 from tests.gitrepo import commit_files
-from tests.integration.local.serving import MAESTRO, running_serve
+from tests.integration.local.serving import MAESTRO, local_runner_settings, running_serve
 
 LINES = 10
 WRITTEN = re.compile(r"line-\d+-at-(\d+\.\d+)\s*$")  # the tool's line, not the echoed command
@@ -76,17 +76,7 @@ def run_of(env: dict[str, str], pipeline: str, ended: bool) -> dict:
 
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="maestro-follow-"))
-    cli_config = root / "terraformrc"
-    cli_config.write_text("# no provider installation from the network\n")
-    settings = {
-        "MAESTRO_WEBHOOK_SECRET": SECRET,
-        "MAESTRO_API_TOKEN": TOKEN,
-        "MAESTRO_ALLOWED_REPOS": "acme/*",
-        "MAESTRO_RUNNER_BACKEND": "local",
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "CHECKPOINT_DISABLE": "1",
-        "XDG_CACHE_HOME": str(root / "cache"),
-    }
+    settings = local_runner_settings(root, SECRET, TOKEN)
     with running_serve(root, settings) as env:
         sha = commit_files(root / "repos" / REPO, STACK, "lines")
         send(env, "opened", sha)

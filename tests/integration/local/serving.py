@@ -19,6 +19,23 @@ from chalicelib.local.aws import free_port
 MAESTRO = [sys.executable, "-m", "chalicelib.cli.main"]
 
 
+def local_runner_settings(root: Path, secret: str, token: str) -> dict[str, str]:
+    """Settings of a ``maestro serve`` whose runs execute for real on the local runner, for
+    ``acme/*``, with Terraform kept off the network (the null provider comes from the project's
+    own installation)."""
+    cli_config = root / "terraformrc"
+    cli_config.write_text("# no provider installation from the network\n")
+    return {
+        "MAESTRO_WEBHOOK_SECRET": secret,
+        "MAESTRO_API_TOKEN": token,
+        "MAESTRO_ALLOWED_REPOS": "acme/*",
+        "MAESTRO_RUNNER_BACKEND": "local",
+        "TF_CLI_CONFIG_FILE": str(cli_config),
+        "CHECKPOINT_DISABLE": "1",
+        "XDG_CACHE_HOME": str(root / "cache"),
+    }
+
+
 @contextmanager
 def running_serve(
     tmp_path: Path, settings: dict[str, str], stop_timeout: float = 30

@@ -19,7 +19,7 @@ import pytest
 from chalicelib.cli.main import post_webhook
 from chalicelib.local.payloads import pull_request_payload
 from tests.gitrepo import commit_files
-from tests.integration.local.serving import MAESTRO, running_serve
+from tests.integration.local.serving import MAESTRO, local_runner_settings, running_serve
 
 pytestmark = pytest.mark.slow
 
@@ -41,17 +41,7 @@ STACK = {
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[dict[str, str]]:
-    cli_config = tmp_path / "terraformrc"
-    cli_config.write_text("# no provider installation from the network in tests\n")
-    settings = {
-        "MAESTRO_WEBHOOK_SECRET": SECRET,
-        "MAESTRO_API_TOKEN": TOKEN,
-        "MAESTRO_ALLOWED_REPOS": "acme/*",
-        "MAESTRO_RUNNER_BACKEND": "local",
-        "TF_CLI_CONFIG_FILE": str(cli_config),
-        "CHECKPOINT_DISABLE": "1",
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
+    settings = local_runner_settings(tmp_path, SECRET, TOKEN)
     with running_serve(tmp_path, settings) as env:
         yield env
 
