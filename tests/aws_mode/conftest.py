@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.functional.github.fake_github import FakeGitHub
 from tests.functional.github.openapi_check import OpenApiChecker
+from tests.integration.package.lambda_runtime import make_runtime_python
 from tests.tls import make_certificate, serve_tls
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,7 +33,6 @@ APP_ID = "424242"
 INSTALLATION_ID = "77"
 GITHUB_REPO = "acme/infra"
 # Older than pyproject's boto3 pin, as the Lambda runtime's own copy is (the package test's).
-RUNTIME_BOTO3 = "1.43.107"
 PROJECT = ("terraform", "app.py", "chalicelib", ".chalice", "requirements.txt", "scripts")
 
 
@@ -217,15 +217,7 @@ def deployed(moto, github, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 @pytest.fixture(scope="module")
 def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with only the standard library and boto3/botocore."""
-    env_dir = tmp_path_factory.mktemp("lambda-runtime")
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--clear", "--without-pip", str(env_dir)], check=True
-    )
-    python = env_dir / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
-    subprocess.run([*pip, f"boto3=={RUNTIME_BOTO3}"], check=True, timeout=300)
-    return python
+    return make_runtime_python(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 @pytest.fixture(scope="module")

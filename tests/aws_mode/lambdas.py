@@ -16,9 +16,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.integration.package.lambda_runtime import MOTO_ACCOUNT, api_gateway_proxy
+
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "tests" / "integration" / "package" / "lambda_invoke.py"
-ACCOUNT = "123456789012"  # moto's
+ACCOUNT = MOTO_ACCOUNT
 
 
 class Lambdas:
@@ -65,29 +67,7 @@ class Lambdas:
             "X-Hub-Signature-256": signature,
             "Host": f"abc123.execute-api.{self.region}.amazonaws.com",
         }
-        proxy = {
-            "resource": "/webhooks/github",
-            "path": "/webhooks/github",
-            "httpMethod": "POST",
-            "headers": headers,
-            "multiValueHeaders": {k: [v] for k, v in headers.items()},
-            "queryStringParameters": None,
-            "multiValueQueryStringParameters": None,
-            "pathParameters": None,
-            "stageVariables": None,
-            "requestContext": {
-                "resourcePath": "/webhooks/github",
-                "httpMethod": "POST",
-                "path": "/api/webhooks/github",
-                "stage": "api",
-                "requestId": str(uuid.uuid4()),
-                "accountId": ACCOUNT,
-                "apiId": "abc123",
-                "identity": {"sourceIp": "140.82.115.1", "userAgent": headers["User-Agent"]},
-            },
-            "body": body.decode(),
-            "isBase64Encoded": False,
-        }
+        proxy = api_gateway_proxy("/webhooks/github", headers, body)
         return self.invoke("api_handler", proxy)
 
     def sqs_batch(self, queue_arn: str, messages: list[dict[str, Any]]) -> Any:

@@ -34,6 +34,11 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.event_types import DETAIL_HEARTBEAT, RUNNER_SOURCE
 from chalicelib.store.schema import create_tables
+from tests.integration.package.lambda_runtime import (
+    MOTO_ACCOUNT,
+    api_gateway_proxy,
+    make_runtime_python,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -41,8 +46,7 @@ ROOT = Path(__file__).resolve().parents[3]
 HARNESS = Path(__file__).with_name("lambda_invoke.py")
 STAGE = "prod"
 # Older than pyproject's boto3 pin, as the Lambda runtime's own copy is.
-RUNTIME_BOTO3 = "1.43.107"
-ACCOUNT = "123456789012"  # moto's account
+ACCOUNT = MOTO_ACCOUNT
 REGION = "us-east-1"
 WEBHOOK_SECRET = "package-test-secret"
 GITHUB_TOKEN_SECRET = f"maestrops/{STAGE}/github-token"
@@ -97,15 +101,7 @@ def task_dir(package: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with only the standard library and boto3/botocore."""
-    env_dir = tmp_path_factory.mktemp("lambda-runtime")
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--clear", "--without-pip", str(env_dir)], check=True
-    )
-    python = env_dir / "bin" / "python"
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
-    subprocess.run([*pip, f"boto3=={RUNTIME_BOTO3}"], check=True, timeout=300)
-    return python
+    return make_runtime_python(tmp_path_factory.mktemp("lambda-runtime"))
 
 
 @pytest.fixture(scope="module")
@@ -213,29 +209,7 @@ def api_gateway_ping() -> dict[str, Any]:
         "X-Hub-Signature-256": signature,
         "Host": "abc123.execute-api.us-east-1.amazonaws.com",
     }
-    return {
-        "resource": "/webhooks/github",
-        "path": "/webhooks/github",
-        "httpMethod": "POST",
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/webhooks/github",
-            "httpMethod": "POST",
-            "path": "/api/webhooks/github",
-            "stage": "api",
-            "requestId": str(uuid.uuid4()),
-            "accountId": ACCOUNT,
-            "apiId": "abc123",
-            "identity": {"sourceIp": "140.82.115.1", "userAgent": "GitHub-Hookshot/1"},
-        },
-        "body": body.decode(),
-        "isBase64Encoded": False,
-    }
+    return api_gateway_proxy("/webhooks/github", headers, body)
 
 
 def sqs_batch(queue_url: str) -> dict[str, Any]:
