@@ -18,8 +18,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.local.image_registry import free_port
-
-from .test_git_token import _certificate
+from tests.tls import make_certificate
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -34,7 +33,7 @@ PASSWORD = "registry-pa55word-for-the-bot"
 def guarded_registry(tmp_path):
     binary = shutil.which("docker-registry")
     assert binary, "docker-registry is installed by scripts/setup/runners.sh"
-    cert, key = _certificate(tmp_path)
+    cert, key = make_certificate(tmp_path, "registry")
     hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))
     (tmp_path / "htpasswd").write_text(f"bot:{hashed}\n")
     port = free_port()
