@@ -53,14 +53,18 @@ TOOL_SECRETS: dict[str, tuple[str, ...]] = {
 def tool_env(env: Mapping[str, str], program: str = "") -> dict[str, str]:
     """The part of ``env`` that ``program`` may see: the allow-list plus its own secrets.
 
+    Terraform's version check (checkpoint-api.hashicorp.com, which also receives an id of the
+    machine) is off unless the operator set ``CHECKPOINT_DISABLE`` themselves: a runner talks
+    only to the endpoints its job names.
+
     >>> tool_env({"PATH": "/bin", "MAESTRO_GIT_TOKEN": "t", "INFRACOST_API_KEY": "k"})
-    {'PATH': '/bin'}
+    {'PATH': '/bin', 'CHECKPOINT_DISABLE': '1'}
     >>> sorted(tool_env({"INFRACOST_API_KEY": "k"}, "/usr/bin/infracost"))
-    ['INFRACOST_API_KEY']
+    ['CHECKPOINT_DISABLE', 'INFRACOST_API_KEY']
     """
     own = TOOL_SECRETS.get(Path(program).name, ())
     listed = operator_listed(env)
-    return {
+    chosen = {
         name: value
         for name, value in env.items()
         if name in TOOL_ENV_NAMES
@@ -68,6 +72,8 @@ def tool_env(env: Mapping[str, str], program: str = "") -> dict[str, str]:
         or name in own
         or listed(name)
     }
+    chosen.setdefault("CHECKPOINT_DISABLE", "1")
+    return chosen
 
 
 def operator_listed(env: Mapping[str, str]) -> Callable[[str], bool]:

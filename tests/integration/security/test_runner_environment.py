@@ -215,3 +215,21 @@ def test_the_operator_can_list_more_names_for_every_tool(tmp_path):
         [_fake_tool(tmp_path, "terraform")], capture=True
     )
     assert "ARM_TENANT_ID=t" in done.stdout and "GOOGLE_OTHER" not in done.stdout
+
+
+def test_terraform_never_calls_hashicorp_for_a_version_check_unless_the_operator_says(tmp_path):
+    """Checkpoint sends the machine's id to checkpoint-api.hashicorp.com on every command; a
+    runner talks only to the endpoints its job names, whatever the controller's environment."""
+    from runners.process import ProcessRunner
+
+    base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    for given, expected in (
+        ({}, "1"),
+        ({"CHECKPOINT_DISABLE": ""}, ""),
+        ({"CHECKPOINT_DISABLE": "1"}, "1"),
+    ):
+        proc = ProcessRunner(tmp_path / "log", {**base, **given}, echo=False)
+        for _ in range(2):
+            done = proc.run([_fake_tool(tmp_path, "terraform")], capture=True)
+            seen = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+            assert seen.get("CHECKPOINT_DISABLE") == expected, given
