@@ -24,6 +24,7 @@ from chalicelib.runs.query import RunQuery
 
 FILTERS = ("repo", "pipeline", "status", "branch", "pr")
 PAGE_SIZE = 25
+MAX_QUERIES_PER_PAGE = 8  # store queries for one page of readable runs
 MAX_PLAN_BYTES = 512 * 1024  # beyond it the page says so: the plan is linked in the comment
 Reader = Callable[[str], bytes | None]
 
@@ -41,10 +42,7 @@ def runs_page(store: Any, access: Access, query: RunQuery) -> dict[str, Any]:
         runs: list[Run] = []  # looks like a repository without runs: nothing to learn
         next_cursor = None
     else:
-        page = store.query(query)
-        readable = {repo: access.can_read(repo) for repo in {run.repo for run in page.runs}}
-        runs = [run for run in page.runs if readable[run.repo]]
-        next_cursor = page.next_cursor
+        runs, next_cursor = readable_runs(store, access, query)
     filters = {name: getattr(query, name) for name in FILTERS}
     shown = {k: str(v) for k, v in filters.items() if v is not None}
     return {
@@ -55,6 +53,34 @@ def runs_page(store: Any, access: Access, query: RunQuery) -> dict[str, Any]:
         else None,
         "filtered": bool(shown),
     }
+
+
+def readable_runs(
+    store: Any, access: Access, query: RunQuery, max_queries: int = MAX_QUERIES_PER_PAGE
+) -> tuple[list[Run], str | None]:
+    """Up to ``query.limit`` runs the user may read, and the cursor after the last one.
+
+    The store cannot filter by GitHub permission, so a page holding runs of repositories the
+    user cannot read is followed by the next one. When a page holds more readable runs than
+    are still missing, it is asked for again up to the last run shown, so the store's cursor
+    points just after it: no run is skipped or shown twice. A user who can read little of a
+    busy table gets a shorter page and a next link after ``max_queries`` pages rather than a
+    scan of the whole table.
+    """
+    runs: list[Run] = []
+    cursor = query.cursor
+    for _ in range(max_queries):
+        page = store.query(query.model_copy(update={"cursor": cursor}))
+        missing = query.limit - len(runs)
+        shown = [i for i, run in enumerate(page.runs) if access.can_read(run.repo)]
+        if len(shown) > missing:
+            upto = shown[missing - 1] + 1
+            page = store.query(query.model_copy(update={"cursor": cursor, "limit": upto}))
+        runs += [run for run in page.runs if access.can_read(run.repo)][:missing]
+        cursor = page.next_cursor
+        if cursor is None or len(runs) >= query.limit:
+            break
+    return runs, cursor
 
 
 def readable_run(store: Any, access: Access, run_id: str) -> Run:

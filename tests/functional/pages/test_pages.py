@@ -290,6 +290,59 @@ def test_the_list_pages_through_filtered_runs_and_refuses_bad_filters(
     assert browser.get(f"/ui/runs?branch=infra&cursor={cursor}").status_code == 400
 
 
+def test_runs_of_unreadable_repositories_do_not_shorten_the_page(
+    browser: Browser, fake: FakeGitHub, pages: Services
+) -> None:
+    """Two runs in three are of a repository the reader cannot see: each page still shows 25
+    readable runs, and paging through shows every readable run once, in order."""
+    for n in range(90):
+        repo = READABLE if n % 3 == 0 else HIDDEN
+        at = f"2026-11-02T10:{n // 60:02d}:{n % 60:02d}.000Z"
+        pages.store.create(Run(id=f"run-m{n:02d}", repo=repo, pipeline="terraform-plan",
+                               sha=f"{n:040d}", branch="infra", created_at=at))  # fmt: skip
+    allow(fake, "reader", READABLE, "read")
+    browser.sign_in_with_github(fake, "reader")
+    for _ in range(2):  # the same answers from a warm permission cache
+        seen, url, pages_read = [], "/ui/runs", 0
+        while url:
+            text = browser.get(url).body.decode()
+            pages_read += 1
+            found = [part.split('"')[0] for part in text.split('href="/ui/runs/run-')[1:]]
+            assert len(found) == (25 if pages_read == 1 else 5), pages_read
+            seen += found
+            url = (
+                text.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+                if 'rel="next"' in text
+                else ""
+            )
+        expected = [f"m{n:02d}" for n in range(89, -1, -1) if n % 3 == 0]
+        assert seen == expected
+
+
+def test_a_reader_of_almost_nothing_gets_a_next_link_not_a_scan_of_the_table() -> None:
+    from chalicelib.pages.views import readable_runs
+    from chalicelib.runs.query import RunPage, RunQuery
+
+    class Store:
+        def __init__(self) -> None:
+            self.queries: list[RunQuery] = []
+
+        def query(self, query: RunQuery) -> RunPage:
+            self.queries.append(query)
+            n = int(query.cursor or 0)
+            rows = [Run(id=f"r{i}", repo="acme/hidden", pipeline="terraform-plan", sha="a" * 40)
+                    for i in range(n, n + query.limit)]  # fmt: skip
+            return RunPage(runs=rows, next_cursor=str(n + query.limit))
+
+    class NoAccess:
+        def can_read(self, repo: str) -> bool:
+            return False
+
+    store = Store()
+    runs, cursor = readable_runs(store, NoAccess(), RunQuery(limit=25), max_queries=8)  # type: ignore[arg-type]
+    assert runs == [] and cursor == "200" and len(store.queries) == 8
+
+
 def test_status_and_comment_links_open_the_run_page() -> None:
     from chalicelib.settings import Settings
 
