@@ -53,13 +53,17 @@ data "aws_iam_policy_document" "lambda" {
     resources = [aws_kms_key.controller.arn]
   }
 
+  # BatchGetItem reads the leases the lock listing names (GET /locks, the locks page, the
+  # sweeper); a transaction needs no action of its own, only those of the items inside it.
+  # The API writes too: a lock release puts the lease back, a retry puts a new run.
   statement {
     sid = "RunStore"
     actions = each.key == "api_handler" ? [
-      "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem",
+      "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+      "dynamodb:PutItem", "dynamodb:UpdateItem",
       ] : [
-      "dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
+      "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem",
+      "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem",
     ]
     resources = local.table_arns
   }

@@ -78,6 +78,12 @@ def test_each_function_gets_what_its_code_calls_and_no_more() -> None:
     assert "secretsmanager:GetSecretValue" in reaper  # every run it ends gets its status
     for function in ("api_handler", "dispatch_events", "on_runner_event", "flush_feedback"):
         assert "s3:PutObject" in actions(policy("prod", function))  # large pending comments
+    for stage in ("dev", "prod"):
+        for function in sorted(FUNCTIONS):
+            # Every function lists locks (BatchGetItem of the leases the listing names) and
+            # writes runs or leases (a lock release, a retry, a dispatch are PutItems).
+            store = set(actions(policy(stage, function)))
+            assert {"dynamodb:BatchGetItem", "dynamodb:PutItem"} <= store, (stage, function)
 
 
 def pins(lines: list[str]) -> dict[str, str]:
