@@ -14,7 +14,8 @@ and moto enforces IAM while the runner runs. moto 5.2.5 authorises S3, SQS, IAM 
 requests against their resource ARN but every other service against ``*``: a statement of those
 other services whose resources are ARNs could never match there, so the user gets those
 statements with ``Resource: "*"`` (their actions unchanged). S3 rights, the state's and the
-artifacts', keep their exact resources.
+artifacts', keep their exact resources. DynamoDB transactions are allowed by the actions they
+hold, as AWS authorises them (``transaction_actions``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,18 @@ def recorded_start_calls(recording: Path, seen: int) -> tuple[list[StartCall], i
     return calls, len(lines)
 
 
+def transaction_actions(actions: list[str]) -> list[str]:
+    """AWS authorises a DynamoDB transaction by the actions inside it (PutItem, UpdateItem,
+    DeleteItem, ConditionCheckItem; GetItem): there is no TransactWriteItems permission to
+    grant. moto 5.2.5 checks the operation's own name, so a statement allowing a write a
+    transaction may hold is given that name too; whether each item of each transaction was
+    allowed on its table is checked afterwards, as AWS would (``iam_audit.py``)."""
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+              "dynamodb:ConditionCheckItem"}  # fmt: skip
+    extra = ["dynamodb:TransactWriteItems"] if writes & set(actions) else []
+    return extra + (["dynamodb:TransactGetItems"] if "dynamodb:GetItem" in actions else [])
+
+
 def moto_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The statements of a policy as moto can evaluate them (module docstring)."""
     statements = document["Statement"]
@@ -100,10 +113,19 @@ def moto_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     for statement in statements:
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions
-        services = {a.split(":", 1)[0] for a in actions}
-        if services and not services & set(RESOURCE_CHECKED) and "Resource" in statement:
-            statement = {**statement, "Resource": "*"}
-        out.append(statement)
+        actions = actions + transaction_actions(actions)
+        checked = [a for a in actions if a.split(":", 1)[0] in RESOURCE_CHECKED]
+        unchecked = [a for a in actions if a not in checked]
+        if not unchecked or "Resource" not in statement:
+            out.append(statement)
+            continue
+        # One statement may name a table and a queue: split it so the queue's actions keep
+        # their resources and the table's are evaluated as moto can.
+        if checked:
+            out.append({**statement, "Action": checked})
+            if "Sid" in statement:  # Sids are unique within a policy
+                statement = {**statement, "Sid": statement["Sid"] + "AsMotoEvaluates"}
+        out.append({**statement, "Action": unchecked, "Resource": "*"})
     return out
 
 
@@ -152,6 +174,11 @@ class Executor:
             key = iam.create_access_key(UserName=user)["AccessKey"]
             self._users[role_arn] = (key["AccessKeyId"], key["SecretAccessKey"], policies)
         return self._users[role_arn]
+
+    def identities(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Access key id -> (role ARN, the role's policies as IAM holds them), for every role
+        whose keys were handed out so far."""
+        return {key: (role, policies) for role, (key, _, policies) in self._users.items()}
 
     # -- what each service runs ------------------------------------------------------------
     def from_codebuild(self, body: dict[str, Any]) -> Execution:

@@ -3,7 +3,9 @@
 Each call runs ``tests/integration/package/lambda_invoke.py`` in a clean Python that holds only
 the standard library and the Lambda runtime's boto3, inside the unzipped ``deployment.zip``
 the deploy command built. A function's environment is the controller's ``lambda_environment``
-output (what terraform/controller gives every function) plus what the Lambda service adds.
+output (what terraform/controller gives every function) plus what the Lambda service adds:
+the credentials of the function's own execution role (``lambda_role_arns``), as an IAM user
+holding exactly that role's policies, with moto enforcing IAM while the function runs.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ import json
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tests.integration.package.lambda_runtime import MOTO_ACCOUNT, api_gateway_proxy
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = REPO / "tests" / "integration" / "package" / "lambda_invoke.py"
 ACCOUNT = MOTO_ACCOUNT
+
+
+class Identities(Protocol):
+    """What gives a role's keys and turns moto's IAM check on and off (the executor)."""
+
+    def credentials_of(self, role_arn: str) -> tuple[str, str, dict[str, Any]]: ...
+
+    def enforce_iam(self, on: bool) -> None: ...
 
 
 class Lambdas:
@@ -32,22 +42,36 @@ class Lambdas:
         names: dict[str, str],
         env: dict[str, str],
         tmp: Path,
+        roles: dict[str, str],
+        identities: Identities,
     ) -> None:
         self.python, self.task, self.handlers, self.names = python, task, handlers, names
-        self.env, self.tmp = env, tmp
+        self.env, self.tmp, self.roles, self.identities = env, tmp, roles, identities
         self.region = env["AWS_REGION"]
         self.stdout: list[str] = []  # every function's output: its logs and EMF metrics
 
     def invoke(self, function: str, event: dict[str, Any]) -> Any:
         event_file = self.tmp / f"{function}-{uuid.uuid4().hex}.json"
         event_file.write_text(json.dumps(event))
-        env = {**self.env, "AWS_LAMBDA_FUNCTION_NAME": self.names[function]}
-        done = subprocess.run(
-            [str(self.python), "-I", str(HARNESS), str(self.task), self.handlers[function],
-             str(event_file)],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+        key_id, secret, _ = self.identities.credentials_of(self.roles[function])
+        env = {
+            **self.env,
+            "AWS_LAMBDA_FUNCTION_NAME": self.names[function],
+            "AWS_ACCESS_KEY_ID": key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
+        }
+        self.identities.enforce_iam(True)
+        try:
+            done = subprocess.run(
+                [str(self.python), "-I", str(HARNESS), str(self.task), self.handlers[function],
+                 str(event_file)],
+                env=env, capture_output=True, text=True, timeout=300, check=False,
+            )  # fmt: skip
+        finally:
+            self.identities.enforce_iam(False)
         self.stdout.append(done.stdout)
+        # Beside the event: what the function printed, for reading after a failure.
+        event_file.with_suffix(".out").write_text(done.stdout + done.stderr)
         lines = [x for x in done.stdout.splitlines() if x.startswith("OUTCOME ")]
         assert lines, done.stdout[-3000:] + done.stderr[-3000:]
         outcome = json.loads(lines[-1].removeprefix("OUTCOME "))
@@ -69,6 +93,26 @@ class Lambdas:
         }
         proxy = api_gateway_proxy("/webhooks/github", headers, body)
         return self.invoke("api_handler", proxy)
+
+    def api(
+        self,
+        method: str,
+        resource: str,
+        path_parameters: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """A runs API request as API Gateway passes it on once IAM has signed the caller in:
+        (status, JSON body)."""
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": "maestro-cli",
+            "Host": f"abc123.execute-api.{self.region}.amazonaws.com",
+        }
+        proxy = api_gateway_proxy(
+            resource, headers, b"", method=method, path_parameters=path_parameters, query=query
+        )
+        answer = self.invoke("api_handler", proxy)
+        return answer["statusCode"], json.loads(answer["body"] or "null")
 
     def sqs_batch(self, queue_arn: str, messages: list[dict[str, Any]]) -> Any:
         """Messages as ReceiveMessage gave them (all attributes), as the event source mapping

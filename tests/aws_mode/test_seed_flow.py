@@ -42,6 +42,7 @@ from tests.payloads import pull_request, push
 
 from .conftest import GITHUB_REPO, REGION, STAGE, start_recording
 from .executor import Executor
+from .iam_audit import allows, dynamodb_requests
 from .lambdas import ACCOUNT, Lambdas
 
 pytestmark = pytest.mark.slow
@@ -134,7 +135,7 @@ class Flow:
 
     def deliver(self, event: str, payload: dict[str, Any], delivery: str | None = None) -> Any:
         answer = self.lambdas.webhook(event, payload, self.secret, delivery or str(uuid.uuid4()))
-        assert answer["statusCode"] in (200, 202), answer
+        assert answer["statusCode"] in (200, 202), (answer, self.lambdas.stdout[-1][-4000:])
         return answer
 
     # -- AWS's side --------------------------------------------------------------------------
@@ -244,11 +245,10 @@ def build_flow(moto, github, deployed, runtime_python, task_dir, app_key, tmp: P
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ENDPOINT_URL": moto["endpoint"],
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
         "SSL_CERT_FILE": str(github["ca"]),
         "LANG": "C.UTF-8",
     }
+    executor = Executor(moto["endpoint"], moto["client"], moto["recording"], tmp / "runners")
     lambdas = Lambdas(
         runtime_python,
         task_dir,
@@ -256,8 +256,9 @@ def build_flow(moto, github, deployed, runtime_python, task_dir, app_key, tmp: P
         outputs["lambda_function_names"],
         env,
         tmp,
+        roles=outputs["lambda_role_arns"],
+        identities=executor,
     )
-    executor = Executor(moto["endpoint"], moto["client"], moto["recording"], tmp / "runners")
     origin = tmp / "origin"
     subprocess.run(["git", "init", "-q", "--bare", str(tmp / "infra.git")], check=True)
     flow = Flow(moto, github, deployed, lambdas, executor, origin)
@@ -768,3 +769,76 @@ def test_a_deploy_whose_health_check_fails_raises_deploy_failed(
     assert cloudwatch.list_metrics(Namespace=alarm["Namespace"], MetricName=alarm["MetricName"])[
         "Metrics"
     ]
+
+
+# ---- the runs API on the state the flow left, as the API function's own role -------------------
+
+
+def test_the_runs_api_lists_retries_releases_and_cancels_under_its_own_role(flow: Flow) -> None:
+    """What a script does through API Gateway once IAM let it in: the function runs with only
+    its role's policy (moto enforcing IAM), so a read or write the role lacks fails here as it
+    would in AWS. A new PR's lock is listed and released; the failed deploy of PR 4 is retried
+    (a new run, its build started as the apply identity) and the retry cancelled (its build
+    is never played: it would wait for an SSM host). A failed apply is not the one to retry:
+    its PR's lock is gone, so that retry fails before it runs, saying to re-plan."""
+    failed = flow.run_of("cd-application", 4)
+    status, listed = flow.lambdas.api("GET", "/runs", query={"repo": GITHUB_REPO, "limit": "50"})
+    assert status == 200, listed
+    assert failed["id"] in [r["id"] for r in listed["runs"]]
+    status, one = flow.lambdas.api("GET", "/runs/{run_id}", {"run_id": failed["id"]})
+    assert (status, one["status"]) == (200, "failed"), one
+    status, logs = flow.lambdas.api("GET", "/runs/{run_id}/logs", {"run_id": failed["id"]})
+    assert status == 200, logs
+
+    # A new PR's plan takes the stack's lock; a maintainer releases it through the API.
+    sha = flow.push("infra_features", {"terraform/infra/NOTES.md": "held\n"}, "hold the lock")
+    flow.deliver("pull_request", flow.pr_payload("opened", sha, 5, "infra_features"))
+    flow.settle()
+    assert flow.run_of("terraform-plan", 5)["status"] == "succeeded"
+    status, locks = flow.lambdas.api("GET", "/locks")
+    assert status == 200, locks
+    [held] = [lock for lock in locks["locks"] if lock["held"]]
+    assert (held["holder_pr"], held["directory"]) == (5, "terraform/infra"), held
+    for _ in range(2):  # releasing a free lock again changes nothing and says so
+        status, released = flow.lambdas.api("DELETE", "/locks/{lock_id}", {"lock_id": held["id"]})
+        assert (status, released["lock"]["held"]) == (200, False), released
+    status, locks = flow.lambdas.api("GET", "/locks")
+    assert (status, locks["locks"]) == (200, []), locks
+
+    status, retry = flow.lambdas.api("POST", "/runs/{run_id}/retry", {"run_id": failed["id"]})
+    assert status == 201, retry
+    assert retry["retry_of"] == failed["id"] and retry["status"] in ("queued", "dispatched")
+    status, again = flow.lambdas.api("POST", "/runs/{run_id}/retry", {"run_id": failed["id"]})
+    assert status == 409, again  # one retry per run, however often it is asked
+
+    status, cancelled = flow.lambdas.api("POST", "/runs/{run_id}/cancel", {"run_id": retry["id"]})
+    assert status == 200, cancelled
+    assert cancelled["status"] == "cancelled", cancelled
+
+
+def test_every_dynamodb_request_was_allowed_on_its_table_by_the_callers_own_role(
+    flow: Flow,
+) -> None:
+    """moto checks DynamoDB by action only; AWS also checks the table. Every request the
+    functions and runners made in this flow, read back from moto's recorder, is allowed by
+    the caller's own role on the table (or index) it touched."""
+    identities = flow.executor.identities()
+    checked: dict[str, int] = {}
+    denied = []
+    requests = dynamodb_requests(flow.moto["recording"], ACCOUNT)
+    for key_id, action, resource in requests:
+        if key_id not in identities:
+            continue  # the test's own reads and writes, with moto's default keys
+        role, policies = identities[key_id]
+        checked[role] = checked.get(role, 0) + 1
+        if not allows(policies, action, resource):
+            denied.append((role.rsplit("/", 1)[1], action, resource))
+    functions = set(flow.outputs["lambda_role_arns"].values())
+    assert functions <= set(checked), sorted(functions - set(checked))
+    assert sorted(set(denied)) == []
+    # The check can refuse: no role here may write a table the controller did not name.
+    api_role = flow.outputs["lambda_role_arns"]["api_handler"]
+    other = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/someone-elses"
+    assert not allows(
+        identities[flow.executor.credentials_of(api_role)[0]][1], "dynamodb:PutItem", other
+    )

@@ -28,23 +28,33 @@ def make_runtime_python(env_dir: Path) -> Path:
 
 
 def api_gateway_proxy(
-    resource: str, headers: dict[str, str], body: bytes, stage: str = "api"
+    resource: str,
+    headers: dict[str, str],
+    body: bytes,
+    stage: str = "api",
+    method: str = "POST",
+    path_parameters: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A POST to ``resource`` as API Gateway's proxy integration hands it to the function."""
+    """A request to ``resource`` (``/runs/{run_id}``) as API Gateway's proxy integration hands
+    it to the function: ``path_parameters`` fill the template, ``query`` is the query string."""
+    path = resource
+    for name, value in (path_parameters or {}).items():
+        path = path.replace("{" + name + "}", value)
     return {
         "resource": resource,
-        "path": resource,
-        "httpMethod": "POST",
+        "path": path,
+        "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource,
-            "httpMethod": "POST",
-            "path": f"/{stage}{resource}",
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "accountId": MOTO_ACCOUNT,
@@ -54,6 +64,6 @@ def api_gateway_proxy(
                 "userAgent": headers.get("User-Agent", "GitHub-Hookshot/1"),
             },
         },
-        "body": body.decode(),
+        "body": body.decode() if body else None,
         "isBase64Encoded": False,
     }
