@@ -18,10 +18,8 @@ from typing import Any
 
 import boto3
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.functional.github.fake_github import FakeGitHub
+from tests.functional.github.fake_github import FakeGitHub, app_key_pair
 from tests.functional.github.openapi_check import OpenApiChecker
 from tests.integration.package.lambda_runtime import make_runtime_python
 from tests.tls import make_certificate, serve_tls
@@ -89,18 +87,7 @@ def start_recording(endpoint: str) -> None:
 
 @pytest.fixture(scope="module")
 def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_key_pair()
 
 
 @pytest.fixture(scope="module")

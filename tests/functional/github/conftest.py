@@ -4,14 +4,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from chalicelib.githost.github import GitHub
 from chalicelib.githost.github_auth import AppAuth, TokenAuth
 from chalicelib.githost.http import GitHubHttp
 
-from .fake_github import FakeGitHub
+from .fake_github import FakeGitHub, app_key_pair
 from .openapi_check import OpenApiChecker
 
 APP_ID = "424242"
@@ -26,18 +24,7 @@ def checker() -> OpenApiChecker:
 
 @pytest.fixture(scope="session")
 def app_key() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_key_pair()
 
 
 @pytest.fixture
